@@ -1,0 +1,202 @@
+"""Docker tier fixtures: the suite's own engine, stand-in base images, one build per combination.
+
+Every image a combination needs is read from the scaffolds' catalog (``Scaffold.images_for``) and
+provisioned on the suite's own daemon (tests/engine), never on a user's. Each combination is
+rendered and built once per session; the language and smoke tests assert on those builds.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from stagekit.catalog import builtin
+from stagekit.engine import (
+    BuildOutcome,
+    BuildRequest,
+    Endpoint,
+    buildx_build,
+    created_label,
+    system_ca_bundle,
+)
+from stagekit.model import Base, Language
+
+from tests.engine.daemon import ensure_daemon
+from tests.engine.standins import StandinUnavailable, ensure_images
+from tests.helpers import ALL_COMBINATIONS, host_versions, render_project
+
+SOURCE_DATE_EPOCH = 1_700_000_000
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/docker/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.docker)
+
+
+@pytest.fixture(scope="session")
+def docker_host() -> Iterator[str]:
+    host = ensure_daemon()
+    previous = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = host
+    os.environ.pop("DOCKER_CONTEXT", None)
+    yield host
+    if previous is None:
+        os.environ.pop("DOCKER_HOST", None)
+    else:
+        os.environ["DOCKER_HOST"] = previous
+
+
+@pytest.fixture(scope="session")
+def endpoint(docker_host: str) -> Endpoint:
+    return Endpoint(docker_host, "test suite")
+
+
+@pytest.fixture(scope="session")
+def docker_client(endpoint: Endpoint):  # type: ignore[no-untyped-def]
+    client = endpoint.client()
+    yield client
+    client.close()
+
+
+@dataclass
+class Provisioning:
+    """Which combinations can be built here, and why not where they cannot."""
+
+    reasons: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def reason(self, lang: str, base: str) -> str | None:
+        return self.reasons.get((lang, base))
+
+
+@pytest.fixture(scope="session")
+def provisioning(docker_host: str) -> Provisioning:
+    """Provision the stand-ins of every combination at once (parallel inside ensure_images)."""
+    result = Provisioning()
+    versions = host_versions()
+    wanted: dict[tuple[str, str], list[str]] = {}
+    for lang, base in ALL_COMBINATIONS:
+        scaffold = builtin(Language(lang))
+        version = versions[Language(lang)]
+        if version is None or version not in scaffold.versions:
+            result.reasons[(lang, base)] = (
+                f"no {lang} toolchain here matches the catalog's versions {scaffold.versions}"
+            )
+            continue
+        if not scaffold.supports(Base(base), version):
+            result.reasons[(lang, base)] = f"{lang} {version} on {base} is not in the catalog"
+            continue
+        refs = [
+            ref for ref in scaffold.images_for(Base(base), version).values() if ref != "scratch"
+        ]
+        wanted[(lang, base)] = refs
+    for combo, refs in wanted.items():
+        try:
+            ensure_images(docker_host, refs)
+        except StandinUnavailable as exc:
+            result.reasons[combo] = f"offline: {exc}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def buildable(provisioning: Provisioning) -> Callable[[str, str], str | None]:
+    return provisioning.reason
+
+
+@dataclass
+class Built:
+    """One combination rendered and built (test, debug, release) once per session."""
+
+    lang: str
+    base: str
+    project: Path
+    images: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, BuildOutcome] = field(default_factory=dict)
+
+
+def build_args(epoch: int = SOURCE_DATE_EPOCH) -> dict[str, str]:
+    return {
+        "SOURCE_DATE_EPOCH": str(epoch),
+        "CREATED": created_label(epoch),
+        "VERSION": "0.1.0",
+        "REVISION": "test",
+    }
+
+
+@pytest.fixture(scope="session")
+def build(endpoint: Endpoint) -> Callable[..., BuildOutcome]:
+    """One ``docker buildx build`` of a target, with the CA secret and SOURCE_DATE_EPOCH."""
+
+    def run(project: Path, target: str, tag: str, *, no_cache: bool = False) -> BuildOutcome:
+        request = BuildRequest(
+            context=project,
+            target=target,
+            tag=tag,
+            build_args=build_args(),
+            ca_bundle=system_ca_bundle(),
+            no_cache=no_cache,
+        )
+        return buildx_build(endpoint, request, timeout=1800)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def workspace() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="stagekit-docker-tier-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def builds(
+    provisioning: Provisioning,
+    build: Callable[..., BuildOutcome],
+    workspace: Path,
+) -> Callable[[str, str], Built]:
+    """``builds(lang, base)``: render once, build test/debug/release once, then reuse."""
+    cache: dict[tuple[str, str], Built] = {}
+    versions = host_versions()
+
+    def get(lang: str, base: str) -> Built:
+        reason = provisioning.reason(lang, base)
+        if reason is not None:
+            pytest.skip(reason)
+        if (lang, base) not in cache:
+            folder = workspace / f"{lang}-{base}"
+            folder.mkdir()
+            project = render_project(
+                folder,
+                lang,
+                base,
+                project_name=f"smoke-{lang}-{base}",
+                version=versions[Language(lang)],
+            )
+            built = Built(lang, base, project)
+            for stage in ("test", "debug", "release"):
+                tag = f"stagekit-test/{lang}-{base}:{stage}"
+                outcome = build(project, stage, tag)
+                built.outcomes[stage] = outcome
+                built.seconds[stage] = outcome.seconds
+                built.logs[stage] = outcome.log
+                if outcome.ok:
+                    built.images[stage] = tag
+            cache[(lang, base)] = built
+        built = cache[(lang, base)]
+        failed = [stage for stage, outcome in built.outcomes.items() if not outcome.ok]
+        if failed:
+            stage = failed[0]
+            pytest.fail(
+                f"{lang}/{base}: build of {stage} failed:\n{built.outcomes[stage].tail(40)}"
+            )
+        return built
+
+    return get

@@ -1,0 +1,61 @@
+"""Helpers shared by both tiers: render a project in tmp_path, share native caches."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from stagekit.answers import defaults, validate
+from stagekit.catalog import builtin
+from stagekit.model import Base, Language
+from stagekit.render import generate
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = REPO / ".cache" / "native"
+
+
+def render_project(tmp_path: Path, lang: str, base: str = "distroless", **answers: Any) -> Path:
+    """Render a built-in scaffold with valid defaults (name ``demo-svc``) into ``tmp_path``."""
+    scaffold = builtin(Language(lang))
+    given: dict[str, Any] = {"project_name": "demo-svc", "base": base, **answers}
+    given.setdefault("owner", "Demo Team")
+    merged = {**defaults(scaffold, given), **given}
+    valid = validate(scaffold, merged)
+    dest = tmp_path / valid.project_name
+    generate(scaffold, valid, dest)
+    return dest
+
+
+def native_caches() -> dict[str, str]:
+    """Environment variables that share toolchain caches between native runs of the tests."""
+    return {
+        "CARGO_TARGET_DIR": str(CACHE / "cargo-target"),
+        "UV_CACHE_DIR": str(CACHE / "uv"),
+        "GOCACHE": str(CACHE / "go-build"),
+        "GOMODCACHE": str(CACHE / "go-mod"),
+        "GOFLAGS": "-modcacherw",
+    }
+
+
+def host_versions() -> dict[Language, str | None]:
+    """The ``major.minor`` of each language's toolchain on this machine (what can be built)."""
+    return {
+        Language.GO: _version(["go", "version"], r"go(\d+\.\d+)"),
+        Language.RUST: _version(["rustc", "--version"], r"rustc (\d+\.\d+)"),
+        # Python images run 3.13 (Debian trixie's); the stand-in is built from Debian's package.
+        Language.PYTHON: "3.13",
+    }
+
+
+def _version(command: list[str], pattern: str) -> str | None:
+    try:
+        out = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    match = re.search(pattern, out.stdout)
+    return match.group(1) if match else None
+
+
+ALL_COMBINATIONS = [(lang.value, base.value) for lang in Language for base in Base]
