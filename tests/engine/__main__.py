@@ -1,0 +1,77 @@
+"""``python -m tests.engine``: start, inspect, stop and remove the suite's Docker Engine.
+
+Exit codes: 0 done; 1 an engine error (message and hint on stderr); 2 bad usage;
+3 some references cannot be provisioned on this machine (the others were).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+
+from tests.engine.daemon import clean, ensure_daemon, status, stop_daemon
+from tests.engine.errors import EngineError, StandinUnavailable
+from tests.engine.standins import StandinResult, ensure_images, image_size_table
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m tests.engine", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="start the suite's dockerd; print `export DOCKER_HOST=...`")
+    up.add_argument("--timeout", type=float, default=60)
+    images = sub.add_parser("images", help="provision stand-in base images for REF...")
+    images.add_argument("refs", nargs="+", metavar="REF")
+    sub.add_parser("status", help="is it running, and which images it holds")
+    sub.add_parser("down", help="stop the suite's dockerd (keeps its images)")
+    sub.add_parser("clean", help="stop it and remove its data root, caches, bridge and NAT chain")
+    return parser
+
+
+def _log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def _print_results(results: Sequence[StandinResult]) -> None:
+    rows = image_size_table(results)
+    if not rows:
+        return
+    width = max(len(row[0]) for row in rows)
+    for ref, state, short, size in rows:
+        print(f"{ref:<{width}}  {state:<7}  {short:<12}  {size}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the only place that turns engine errors into output and exit codes."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "up":
+            print(f"export DOCKER_HOST={ensure_daemon(timeout=args.timeout)}")
+        elif args.command == "images":
+            host = ensure_daemon()
+            started = time.monotonic()
+            try:
+                results = ensure_images(host, args.refs, log=_log)
+            except StandinUnavailable as exc:
+                _print_results(exc.results)
+                for ref, reason in exc.reasons.items():
+                    print(f"{ref}: unavailable: {reason}", file=sys.stderr)
+                return 3
+            _print_results(results)
+            _log(f"done in {time.monotonic() - started:.1f} s")
+        elif args.command == "status":
+            print(status().as_json())
+        elif args.command == "down":
+            print("stopped" if stop_daemon() else "not running")
+        elif args.command == "clean":
+            for item in clean():
+                print(f"removed {item}")
+    except EngineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
