@@ -17,6 +17,8 @@ from jinja2.ext import Extension
 from jinja2.runtime import Context
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# rustc refuses direction-changing code points inside literals (the "Trojan Source" lint).
+_RUST_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _unicode_escape(char: str, short: str, long: str) -> str:
@@ -97,7 +99,7 @@ def rust_str(value: object) -> str:
             out.append("\\t")
         elif char == "\r":
             out.append("\\r")
-        elif _CONTROL.match(char):
+        elif _CONTROL.match(char) or char in _RUST_BIDI:
             out.append(f"\\u{{{ord(char):x}}}")
         else:
             out.append(char)
