@@ -23,6 +23,12 @@ examples:
   stagekit new --name payments --lang rust --base distroless --port 9000 --no-input
   stagekit new --answers answers.yaml           answers from a file (YAML or JSON)
   echo '{"name": "payments", "lang": "python"}' | stagekit new --answers - --no-input
+  stagekit new payments --scaffold ./templates/payments-go --no-input
+  stagekit new payments --scaffold git+https://git.corp.example/t/go.git#ref=v2 --no-input
+  stagekit new payments --scaffold payments       a name from the org config's [scaffolds]
+
+org config (docs/platform-teams.md): --config FILE, else $STAGEKIT_CONFIG, else
+~/.config/stagekit/config.toml and every stagekit.toml / .stagekit.toml above DEST (nearest wins).
 """
 
 MAIN_EPILOG = """\
@@ -31,6 +37,7 @@ commands:
   smoke      build, run and judge a generated project on a Docker Engine
   lint       check a generated project's Dockerfile and files
   scaffolds  list the scaffolds and what each offers
+  schema     print the JSON Schema of the answers (for portals such as Backstage)
 
 exit codes: 0 ok, 1 a check failed, 2 bad input, 3 no Docker Engine, 4 a build failed,
 130 interrupted. See docs/cli.md.
@@ -66,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--owner", help="author or team (default: git config user.name)")
     new.add_argument("--module", dest="module_path", help="Go module path (Go only)")
     new.add_argument("--answers", metavar="FILE", help="answers file, YAML or JSON; - for stdin")
+    new.add_argument(
+        "--scaffold",
+        metavar="NAME|PATH|GIT_URL",
+        help="a configured or built-in scaffold name, a scaffold folder, or a git URL",
+    )
+    _config_option(new)
     new.add_argument("--no-input", action="store_true", help="never ask; use defaults")
     new.add_argument("--force", action="store_true", help="write into an existing folder")
     new.add_argument(
@@ -77,7 +90,24 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("project", nargs="?", type=Path, default=Path())
     lint.add_argument("--json", action="store_true", help="print the report as JSON")
 
-    sub.add_parser("scaffolds", help="list the scaffolds and what each offers")
+    scaffolds = sub.add_parser(
+        "scaffolds",
+        help="list the scaffolds and what each offers",
+        description="List the built-in scaffolds and those the org config names "
+        "(git sources are cloned to read them).",
+    )
+    _config_option(scaffolds)
+    scaffolds.add_argument("--json", action="store_true", help="print the list as JSON")
+
+    schema = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of the answers",
+        description="Print a JSON Schema (draft 2020-12) of the answers `stagekit new --answers` "
+        "takes: choices from the scaffold catalog, defaults from the org config.",
+    )
+    schema.add_argument("--lang", dest="language", choices=["go", "rust", "python"])
+    schema.add_argument("--scaffold", metavar="NAME|PATH|GIT_URL", help="one scaffold's answers")
+    _config_option(schema)
 
     try:
         from stagekit import cli_smoke
@@ -98,7 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "lint":
             return cmd_lint(args)
         if args.command == "scaffolds":
-            return cmd_scaffolds()
+            return cmd_scaffolds(args)
+        if args.command == "schema":
+            return cmd_schema(args)
         if args.command == "smoke":
             from stagekit import cli_smoke
 
@@ -114,6 +146,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stagekit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        type=Path,
+        help="org config file (TOML); only this file is read (default: search, see docs)",
+    )
 
 
 def use_color(stream: TextIO) -> bool:
@@ -135,9 +176,12 @@ def _is_interactive() -> bool:
 
 def cmd_new(args: argparse.Namespace) -> int:
     import json
+    from contextlib import ExitStack
 
     from stagekit.answers import load_answers_file, normalize_keys
+    from stagekit.config import load_config
     from stagekit.new import AnswerSources, new, resolve_answers
+    from stagekit.sources import Opened, open_scaffold
 
     flags = {
         key: getattr(args, key)
@@ -155,21 +199,40 @@ def cmd_new(args: argparse.Namespace) -> int:
     }
     if args.project_name is None and args.dest is not None and "/" not in str(args.dest):
         flags["project_name"] = str(args.dest)
+    dest_parent = args.dest.absolute().parent if args.dest is not None else Path.cwd()
+    config = load_config(dest_parent, args.config)
     file_answers = load_answers_file(args.answers) if args.answers else {}
     stdin_used = args.answers == "-"
-    sources = AnswerSources(file=file_answers, flags=normalize_keys(flags, "flags"))
-    scaffold, answers = resolve_answers(
-        sources,
-        no_input=args.no_input,
-        interactive=_is_interactive() and not stdin_used,
+    sources = AnswerSources(
+        config=config.defaults, file=file_answers, flags=normalize_keys(flags, "flags")
     )
-    result = new(answers, scaffold, args.dest, force=args.force, overwrite=args.overwrite)
+    with ExitStack() as stack:
+        opened: Opened | None = None
+        if args.scaffold:  # cloned (if git) and validated before anything is asked
+            opened = stack.enter_context(open_scaffold(args.scaffold, config.scaffolds))
+        scaffold, answers = resolve_answers(
+            sources,
+            no_input=args.no_input,
+            interactive=_is_interactive() and not stdin_used,
+            scaffold=opened.scaffold if opened else None,
+        )
+        result = new(
+            answers,
+            scaffold,
+            args.dest,
+            force=args.force,
+            overwrite=args.overwrite,
+            config=config,
+            record=opened.record() if opened else None,
+        )
     if args.json:
         print(
             json.dumps(
                 {
                     "path": str(result.path),
                     "answers": answers.to_dict(),
+                    "scaffold": {"name": scaffold.name, "source": scaffold.source},
+                    "config_files": [str(f) for f in config.files],
                     "written": list(result.written),
                     "kept": list(result.kept),
                 },
@@ -179,10 +242,14 @@ def cmd_new(args: argparse.Namespace) -> int:
         )
         return 0
     where = os.path.relpath(result.path)
+    origin = "" if scaffold.source == "builtin" else f" from scaffold {scaffold.source}"
     print(
         f"Created {where}: {answers.language} service on {answers.base}"
-        f" ({len(result.written)} files)"
+        f" ({len(result.written)} files){origin}"
     )
+    if config.files:
+        print(f"Org config: {config.describe()}")
+    _print_network(result.path)
     if result.kept:
         print(f"Kept {len(result.kept)} existing file(s) untouched (pass --overwrite to replace):")
         for name in result.kept:
@@ -196,24 +263,86 @@ def cmd_lint(args: argparse.Namespace) -> int:
 
     report = lint_module.lint(args.project)
     if args.json:
-        import json
-
-        print(json.dumps(report.to_json(), indent=2))
+        print(report.to_json())
     else:
         print(lint_module.format_report(report))
     return 0 if report.ok else 1
 
 
-def cmd_scaffolds() -> int:
-    from stagekit.catalog import builtin
-    from stagekit.model import Language
+def _print_network(project: Path) -> None:
+    """Say which network settings the project carries (from its .stagekit.json)."""
+    import json
 
-    for language in Language:
-        scaffold = builtin(language)
-        bases = ", ".join(base.value for base in scaffold.bases)
-        versions = ", ".join(scaffold.versions)
-        print(f"{scaffold.name:<8} builtin  bases: {bases}  versions: {versions}")
-        for rule in scaffold.unsupported:
-            what = " ".join(x for x in (rule.base, rule.version) if x)
-            print(f"{'':<8}          not supported: {what}: {rule.reason}")
+    try:
+        record = json.loads((project / ".stagekit.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    network = record.get("network") or {}
+    names = sorted(network.get("build_args") or {})
+    if names:
+        print(f"Build arguments in build-args.env (Makefile, bake, smoke): {', '.join(names)}")
+    if network.get("not_declared"):
+        print(
+            "Not passed (the scaffold's Dockerfile declares no ARG for them): "
+            + ", ".join(network["not_declared"])
+        )
+
+
+def cmd_scaffolds(args: argparse.Namespace) -> int:
+    import json
+
+    from stagekit.config import load_config
+    from stagekit.sources import list_scaffolds
+
+    config = load_config(Path.cwd(), args.config)
+    entries = list_scaffolds(config.scaffolds)
+    if args.json:
+        print(json.dumps([entry.to_json() for entry in entries], indent=2, ensure_ascii=False))
+    else:
+        width = max(len(entry.name) for entry in entries)
+        for entry in entries:
+            if entry.scaffold is None:
+                print(f"{entry.name:<{width}}  {entry.source}  unavailable: {entry.error}")
+                continue
+            scaffold = entry.scaffold
+            bases = ", ".join(base.value for base in scaffold.bases)
+            versions = ", ".join(scaffold.versions)
+            at = f" @ {entry.commit[:12]}" if entry.commit else ""
+            print(
+                f"{entry.name:<{width}}  {scaffold.language:<6}  bases: {bases}  "
+                f"versions: {versions}  source: {entry.source}{at}"
+            )
+            for rule in scaffold.unsupported:
+                what = " ".join(x for x in (rule.base, rule.version) if x)
+                print(f"{'':<{width}}  not supported: {what}: {rule.reason}")
+    failed = [entry for entry in entries if entry.error]
+    for entry in failed:
+        print(f"stagekit: error: scaffold {entry.name!r} is unavailable", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    import json
+
+    from stagekit.catalog import builtin
+    from stagekit.config import load_config
+    from stagekit.model import Language
+    from stagekit.schema import answers_schema
+    from stagekit.sources import open_scaffold
+
+    config = load_config(Path.cwd(), args.config)
+    if args.scaffold:
+        with open_scaffold(args.scaffold, config.scaffolds) as opened:
+            scaffold = opened.scaffold
+            if args.language and args.language != scaffold.language.value:
+                raise StagekitError(
+                    f"--lang {args.language} does not match scaffold {scaffold.name!r}"
+                    f" ({scaffold.language})"
+                )
+            schema = answers_schema([scaffold], config.defaults)
+    elif args.language:
+        schema = answers_schema([builtin(Language(args.language))], config.defaults)
+    else:
+        schema = answers_schema([builtin(lang) for lang in Language], config.defaults)
+    print(json.dumps(schema, indent=2, ensure_ascii=False))
     return 0

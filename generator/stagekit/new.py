@@ -1,22 +1,40 @@
 """``stagekit new`` as a library: gather answers from every source, validate, render.
 
 Precedence, lowest first: the scaffold's defaults, the org config's defaults, an answers file,
-flags, then prompts (only for what is still missing, and only on a terminal).
+flags, then prompts (only for what is still missing, and only on a terminal; the org config's
+defaults are then the prompts' defaults).
+
+The org config also says where base images come from (``registry``) and which build-time network
+settings the project carries: ``build-args.env`` (read by the Makefile and ``stagekit smoke``),
+``docker-bake.override.hcl`` (read by ``docker buildx bake``) and a ``network`` section in
+``.stagekit.json``; only the build arguments the scaffold declares in ``_stagekit.network_args``
+are written, plus BuildKit's predefined proxy arguments.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from stagekit.answers import FIELDS, Answers, defaults, git_user_name, validate
-from stagekit.catalog import Scaffold, builtin
+from stagekit.catalog import TEMPLATE_DIR, Scaffold, builtin
+from stagekit.config import (
+    BAKE_OVERRIDE_FILE,
+    BUILD_ARGS_FILE,
+    OrgConfig,
+    bake_override_file,
+    bake_targets,
+    build_args_file,
+    module_path_for,
+)
 from stagekit.errors import MissingAnswerError, ValidationError
-from stagekit.model import Language
+from stagekit.model import Base, Language
 from stagekit.names import validate_project_name
 from stagekit.render import NewResult, generate
+from stagekit.sources import network_args
 
 
 @dataclass(frozen=True)
@@ -45,6 +63,10 @@ def resolve_answers(
     ask: Callable[..., dict[str, Any]] | None = None,
 ) -> tuple[Scaffold, Answers]:
     """Merge, prompt for what is missing when allowed, apply defaults, validate."""
+    if scaffold is not None and "language" in sources.config:
+        # An org-wide default language does not apply to a scaffold chosen by name.
+        config = {k: v for k, v in sources.config.items() if k != "language"}
+        sources = dataclasses.replace(sources, config=config)
     given = sources.merged()
     explicit = {**sources.file, **sources.flags}  # what the user said for this project
     _check_early(given)
@@ -66,7 +88,8 @@ def resolve_answers(
         chosen = scaffold
 
         def scaffold_for(language: Language) -> Scaffold:
-            return chosen if chosen is not None else scaffold_for_language(language)
+            found = chosen if chosen is not None else scaffold_for_language(language)
+            return with_config_defaults(found, sources.config)
 
         # Config defaults become prompt defaults rather than silent answers.
         asked = ask(explicit, scaffold_for, owner_default or given.get("owner"))
@@ -74,8 +97,31 @@ def resolve_answers(
     if scaffold is None:
         language = _language(given.get("language", Language.GO.value))
         scaffold = scaffold_for_language(language)
+    module_path = given.get("module_path")
+    if isinstance(module_path, str) and "{project_name}" in module_path:
+        name = str(given.get("project_name", scaffold.defaults["project_name"]))
+        given = {**given, "module_path": module_path_for(module_path, name)}
     merged = {**defaults(scaffold, given, owner_default), **given}
     return scaffold, validate(scaffold, merged)
+
+
+def with_config_defaults(scaffold: Scaffold, config: Mapping[str, Any]) -> Scaffold:
+    """The scaffold as the prompts see it: the org config's answers as defaults, its base and
+    version first in the choice lists. Only for asking; rendering uses the scaffold as it is."""
+    if not config:
+        return scaffold
+    scaffold_defaults = dict(scaffold.defaults)
+    for key in ("description", "owner", "port"):
+        if key in config:
+            scaffold_defaults[key] = config[key]
+    bases, versions = scaffold.bases, scaffold.versions
+    if str(config.get("base")) in {b.value for b in bases}:
+        first = Base(str(config["base"]))
+        bases = (first, *(b for b in bases if b != first))
+    if str(config.get("version")) in versions:
+        chosen = str(config["version"])
+        versions = (chosen, *(v for v in versions if v != chosen))
+    return dataclasses.replace(scaffold, defaults=scaffold_defaults, bases=bases, versions=versions)
 
 
 def _language(value: Any) -> Language:
@@ -112,7 +158,53 @@ def new(
     force: bool = False,
     overwrite: bool = False,
     registry: Mapping[str, Any] | None = None,
+    config: OrgConfig | None = None,
+    record: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> NewResult:
-    """Create a project from validated answers; ``dest`` defaults to ``./<project name>``."""
+    """Create a project from validated answers; ``dest`` defaults to ``./<project name>``.
+
+    ``config`` supplies the registry mapping (unless ``registry`` is given) and the network
+    settings; ``record`` adds fields to ``.stagekit.json`` (e.g. the commit a scaffold came from).
+    """
     target = dest if dest is not None else Path.cwd() / answers.project_name
-    return generate(scaffold, answers, target, force=force, overwrite=overwrite, registry=registry)
+    files: dict[str, str] = {}
+    extra: dict[str, dict[str, Any]] = {key: dict(value) for key, value in (record or {}).items()}
+    if config is not None:
+        if registry is None:
+            registry = config.registry.context(scaffold)
+        files, network = network_files(scaffold, config)
+        if network:
+            extra.setdefault("network", {}).update(network)
+    return generate(
+        scaffold,
+        answers,
+        target,
+        force=force,
+        overwrite=overwrite,
+        registry=registry,
+        extra_files=files,
+        record=extra,
+    )
+
+
+def network_files(scaffold: Scaffold, config: OrgConfig) -> tuple[dict[str, str], dict[str, Any]]:
+    """The files carrying the org's network settings, and the ``network`` record (may be empty)."""
+    network = config.network
+    honoured = network_args(scaffold)
+    args = network.build_args(honoured)
+    missing = network.not_declared(scaffold.language, honoured)
+    if not args and network.ca_bundle is None and not missing:
+        return {}, {}
+    files: dict[str, str] = {}
+    if args:
+        files[BUILD_ARGS_FILE] = build_args_file(args, config.files)
+    bake = scaffold.path / TEMPLATE_DIR / "docker-bake.hcl"
+    if bake.is_file() and (args or network.ca_bundle is not None):
+        targets = bake_targets(bake.read_text(encoding="utf-8"))
+        files[BAKE_OVERRIDE_FILE] = bake_override_file(targets, args, network.ca_bundle)
+    record: dict[str, Any] = {"build_args": args}
+    if network.ca_bundle is not None:
+        record["ca_bundle"] = str(network.ca_bundle)
+    if missing:
+        record["not_declared"] = missing  # set for this language, but the Dockerfile has no ARG
+    return files, record

@@ -69,15 +69,22 @@ def generate(
     force: bool = False,
     overwrite: bool = False,
     registry: Mapping[str, Any] | None = None,
+    extra_files: Mapping[str, str] | None = None,
+    record: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> NewResult:
-    """Render ``scaffold`` with ``answers`` into ``dest``: everything, or nothing on failure."""
+    """Render ``scaffold`` with ``answers`` into ``dest``: everything, or nothing on failure.
+
+    ``extra_files`` (relative path → text) are written beside the rendered files (a scaffold may
+    not ship them itself); ``record`` adds fields to the sections of ``.stagekit.json``.
+    """
     dest = dest.absolute()
     _check_destination(dest, force)
     parent = dest.parent
     staging = Path(tempfile.mkdtemp(prefix=".stagekit-", dir=parent))
     try:
         rendered = _render(scaffold, answers, staging, registry)
-        _write_answers_file(rendered, scaffold, answers, registry)
+        _write_extra_files(rendered, scaffold, extra_files or {})
+        _write_answers_file(rendered, scaffold, answers, registry, record or {})
         written = tuple(sorted(_relative_files(rendered)))
         kept = _place(rendered, dest, overwrite)
     finally:
@@ -147,8 +154,24 @@ def _render(
     return Path(project)
 
 
+def _write_extra_files(project: Path, scaffold: Scaffold, files: Mapping[str, str]) -> None:
+    for relative, text in files.items():
+        target = project / relative
+        if target.exists():
+            raise RenderError(
+                f"scaffold {scaffold.name!r} ships {relative}, which stagekit writes itself",
+                "remove that file from the scaffold; see docs/platform-teams.md",
+            )
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+
+
 def _write_answers_file(
-    project: Path, scaffold: Scaffold, answers: Answers, registry: Mapping[str, Any] | None
+    project: Path,
+    scaffold: Scaffold,
+    answers: Answers,
+    registry: Mapping[str, Any] | None,
+    extra: Mapping[str, Mapping[str, Any]],
 ) -> None:
     record: dict[str, Any] = {
         "stagekit_version": __version__,
@@ -169,6 +192,8 @@ def _write_answers_file(
     }
     if registry:
         record["registry"] = dict(registry)
+    for section, fields in extra.items():
+        record.setdefault(section, {}).update(fields)
     (project / ANSWERS_FILE).write_text(
         json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
