@@ -10,16 +10,18 @@
 ARG RUST_VERSION=1.95
 
 # The dependency recipe: Cargo.toml and Cargo.lock with the project's own name, version and
-# description replaced by fixed values (as cargo-chef's planner does; the package's own lock entry
-# moves to the end, which --locked accepts), so that renaming the package or bumping its version
-# does not rebuild every dependency. A single package only; a workspace needs cargo-chef itself.
+# description replaced by fixed values and comments dropped (as cargo-chef's planner does; the
+# package's own lock entry moves to the end, which --locked accepts), so that renaming the
+# package, bumping its version or editing a comment does not rebuild every dependency. A single
+# package only; a workspace needs cargo-chef itself.
 FROM --platform=$BUILDPLATFORM rust:${RUST_VERSION}-trixie AS recipe
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 RUN mkdir -p /recipe/src \
  && pkg="$(awk -F'"' '/^\[/ { s = $0 } s == "[package]" && /^name *=/ { print $2; exit }' Cargo.toml)" \
  && { printf '[package]\nname = "app"\nversion = "0.0.0"\nedition = "2024"\n\n'; \
-      awk '/^\[/ { skip = ($0 ~ /^\[(package|lib)\]/ || $0 ~ /^\[\[(bin|test|bench|example)\]\]/) } !skip' Cargo.toml; \
+      awk '/^\[/ { skip = ($0 ~ /^\[(package|lib)\]/ || $0 ~ /^\[\[(bin|test|bench|example)\]\]/) } \
+           !skip && !/^[ \t]*(#|$)/' Cargo.toml; \
     } > /recipe/Cargo.toml \
  && awk -v own="name = \"$pkg\"" 'BEGIN { RS = ""; ORS = "\n\n" } \
       index($0 "\n", "\n" own "\n") { root = $0; next } { print } \

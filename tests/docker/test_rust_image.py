@@ -1,0 +1,459 @@
+"""The Rust scaffold on the real engine (issue 5's "done when"): every stage builds on every base,
+a failing test fails the test stage, a project with a random crate name builds with --locked, the
+release image runs hardened and healthy and stops cleanly, scratch and distroless have no shell,
+a one-line source change reuses the compiled dependencies, the scratch image is the binary plus at
+most 0.5 MB, and the debug image serves gdb's remote protocol."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import shutil
+import socket
+import string
+import subprocess
+import tarfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+import pytest
+from stagekit.engine import BuildOutcome, created_label
+from stagekit.model import Base, Language
+
+from tests.docker.conftest import SOURCE_DATE_EPOCH, Built
+from tests.helpers import host_versions, render_project
+
+pytestmark = pytest.mark.docker
+
+BASES = [base.value for base in Base]
+PORT = 8080
+DEBUG_PORT = 2345
+HARDENED: dict[str, Any] = {
+    "read_only": True,
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges"],
+    "user": "65532:65532",
+}
+MB = 1_000_000
+HEALTHY_WITHIN = 15.0  # seconds; --start-interval=1s should make it ~1-2 s
+STOP_WITHIN = 6.0  # seconds; the drain is bounded at 5 s and nothing is in flight
+DEPENDENCY_STEP = "cargo fetch"  # the build stage's step that compiles the dependencies
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def binary_path(built: Built) -> str:
+    return f"/usr/local/bin/{built.project.name}"
+
+
+@contextmanager
+def running(client: Any, image: str, **kwargs: Any) -> Iterator[Any]:
+    """A detached container that is always force-removed."""
+    container = client.containers.run(image, detach=True, **kwargs)
+    try:
+        yield container
+    finally:
+        with suppress(docker.errors.NotFound):
+            container.remove(force=True)
+
+
+def host_port(container: Any, port: int) -> int:
+    container.reload()
+    bindings = container.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"]
+    (binding,) = [b for b in bindings if b["HostIp"] == "127.0.0.1"]
+    return int(binding["HostPort"])
+
+
+def get_json(url: str, timeout: float = 2.0) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+
+
+def wait_for_json(url: str, within: float) -> tuple[int, Any, float]:
+    started = time.monotonic()
+    last: Exception | None = None
+    while time.monotonic() - started < within:
+        try:
+            status, body = get_json(url)
+            return status, body, time.monotonic() - started
+        except (OSError, ValueError) as exc:
+            last = exc
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {within:.0f}s (last error: {last})")
+
+
+def health_status(container: Any) -> str:
+    container.reload()
+    return str(container.attrs["State"].get("Health", {}).get("Status", "none"))
+
+
+def file_from_image(client: Any, image: str, path: str) -> bytes:
+    container = client.containers.create(image)
+    try:
+        stream, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = archive.getmembers()[0]
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            return extracted.read()
+    finally:
+        container.remove(force=True)
+
+
+def image_files(client: Any, image: str) -> list[str]:
+    """Every path but directories in the image's layers (through `docker save`)."""
+    data = b"".join(client.images.get(image).save(named=False))
+    names: set[str] = set()
+    with tarfile.open(fileobj=io.BytesIO(data)) as saved:
+        manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
+        for layer_path in manifest[0]["Layers"]:
+            layer = saved.extractfile(layer_path)
+            assert layer is not None
+            with tarfile.open(fileobj=io.BytesIO(layer.read())) as members:
+                names.update(m.name for m in members.getmembers() if not m.isdir())
+    return sorted(names)
+
+
+def copy_project(built: Built, dest: Path) -> Path:
+    project = dest / built.project.name
+    shutil.copytree(built.project, project)
+    return project
+
+
+def step_seconds(log: str, needle: str) -> float | None:
+    """How long the BuildKit step whose title contains ``needle`` ran (None if CACHED)."""
+    number = None
+    for line in log.splitlines():
+        if number is None and line.startswith("#") and needle in line and "[" in line:
+            number = line.split()[0]
+        elif number is not None and line.startswith(f"{number} DONE "):
+            return float(line.split()[2].rstrip("s"))
+        elif number is not None and line == f"{number} CACHED":
+            return None
+    return None
+
+
+def compiled_crates(log: str, needle: str) -> list[str]:
+    """The crates cargo compiled in the step whose title contains ``needle``."""
+    number = None
+    crates = []
+    for line in log.splitlines():
+        if number is None and line.startswith("#") and needle in line and "[" in line:
+            number = line.split()[0]
+        elif number is not None and line.startswith(f"{number} ") and "Compiling " in line:
+            crates.append(line.split("Compiling ", 1)[1].split()[0])
+    return crates
+
+
+def rsp_packet(data: bytes) -> bytes:
+    return b"$" + data + b"#" + b"%02x" % (sum(data) % 256)
+
+
+def rsp_read(sock: socket.socket) -> bytes:
+    """One packet of gdb's remote serial protocol (acknowledged), without framing."""
+    buffer = b""
+    while True:
+        char = sock.recv(1)
+        if not char:
+            raise EOFError("gdbserver closed the connection")
+        if not buffer and char in b"+-":
+            continue
+        buffer += char
+        if buffer.startswith(b"$") and b"#" in buffer and len(buffer.rsplit(b"#", 1)[1]) == 2:
+            sock.sendall(b"+")
+            return buffer[1 : buffer.rindex(b"#")]
+
+
+# --- every stage on every base ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_test_debug_and_release_build(builds: Callable[[str, str], Built], base: str) -> None:
+    built = builds("rust", base)
+    print(f"rust/{base} build seconds: {built.seconds}")
+    assert set(built.images) == {"test", "debug", "release"}, built.logs.keys()
+    log = built.logs["test"]
+    for needle in ("cargo fmt --check", "cargo clippy --locked", "cargo test --locked"):
+        assert needle in log, f"{needle!r} not in the test stage's log"
+
+
+def test_a_failing_rust_test_fails_the_test_stage(
+    builds: Callable[[str, str], Built],
+    build: Callable[..., BuildOutcome],
+    tmp_path: Path,
+) -> None:
+    project = copy_project(builds("rust", "scratch"), tmp_path)
+    (project / "tests" / "deliberate.rs").write_text(
+        '#[test]\nfn deliberately_fails() {\n    panic!("deliberate failure");\n}\n'
+    )
+    outcome = build(project, "test", "stagekit-test/rust-failing:test")
+    print(f"failing test stage: ok={outcome.ok} in {outcome.seconds:.1f}s")
+    assert not outcome.ok, "the test stage passed although a Rust test fails"
+    assert "deliberate failure" in outcome.log and "FAILED" in outcome.log, outcome.tail(30)
+
+
+def test_a_random_crate_name_builds_with_locked(
+    builds: Callable[[str, str], Built],
+    build: Callable[..., BuildOutcome],
+    tmp_path: Path,
+) -> None:
+    builds("rust", "scratch")  # provisioned and (usually) the dependency layer is warm
+    rng = random.Random()
+    name = rng.choice(string.ascii_lowercase) + "".join(
+        rng.choices(string.ascii_lowercase + string.digits, k=7)
+    )
+    name = f"{name}-{rng.choice(['svc', 'api', 'x9'])}"
+    version = host_versions()[Language.RUST]
+    project = render_project(tmp_path, "rust", "scratch", project_name=name, version=version)
+    outcome = build(project, "release", f"stagekit-test/rust-random-{name}:release")
+    compiled = compiled_crates(outcome.log, 'cp "target/$target/release/')
+    print(
+        f"random crate name {name!r}: ok={outcome.ok} in {outcome.seconds:.1f}s;"
+        f" compiled in the final step: {compiled}"
+    )
+    assert outcome.ok, outcome.tail(40)
+    assert "--locked" in outcome.log
+    assert compiled == [name], f"the final step compiled {compiled}, not only {name}"
+
+
+# --- the release container --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_release_runs_hardened_healthy_and_stops_on_sigterm(
+    builds: Callable[[str, str], Built], docker_client: Any, base: str
+) -> None:
+    built = builds("rust", base)
+    image = built.images["release"]
+    config = docker_client.images.get(image).attrs["Config"]
+    assert config["User"] == "65532:65532"
+    assert config["Entrypoint"] == [binary_path(built)]
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.created"] == created_label(SOURCE_DATE_EPOCH)
+    assert labels["org.opencontainers.image.revision"] == "test"
+    assert labels["org.opencontainers.image.version"] == "0.1.0"
+
+    with running(
+        docker_client, image, ports={f"{PORT}/tcp": ("127.0.0.1", None)}, **HARDENED
+    ) as container:
+        port = host_port(container, PORT)
+        status, body, answered = wait_for_json(f"http://127.0.0.1:{port}/healthz", 15)
+        print(f"rust/{base}: /healthz answered {status} {body} after {answered:.2f}s")
+        assert (status, body) == (200, {"status": "ok"})
+        status, body = get_json(f"http://127.0.0.1:{port}/hello?name=stagekit")
+        assert (status, body) == (200, {"message": "Hello, stagekit!"})
+        status, body = get_json(f"http://127.0.0.1:{port}/")
+        assert status == 200 and body["version"] == "0.1.0" and body["revision"] == "test"
+
+        processes = container.top()["Processes"]
+        assert [p[0] for p in processes] == ["65532"], f"processes run as {processes}"
+
+        started = time.monotonic()
+        state = health_status(container)
+        while state != "healthy" and time.monotonic() - started < HEALTHY_WITHIN:
+            time.sleep(0.2)
+            state = health_status(container)
+        healthy_after = time.monotonic() - started
+        print(f"rust/{base}: health {state!r} after {healthy_after:.1f}s more")
+        assert state == "healthy", f"health is {state!r} after {HEALTHY_WITHIN:.0f}s"
+
+        started = time.monotonic()
+        container.kill(signal="SIGTERM")
+        result = container.wait(timeout=30)
+        stopped_after = time.monotonic() - started
+        logs = container.logs().decode()
+        print(f"rust/{base}: SIGTERM -> exit {result['StatusCode']} in {stopped_after:.2f}s")
+        assert result["StatusCode"] == 0, f"exit code {result['StatusCode']}; logs:\n{logs}"
+        assert stopped_after < STOP_WITHIN, f"took {stopped_after:.1f}s to stop"
+        lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
+        messages = [line["message"] for line in lines]
+        assert messages[0] == "listening" and messages[-1] == "stopped", messages
+        assert "shutdown requested" in messages
+
+
+@pytest.mark.parametrize("base", ["scratch", "distroless"])
+def test_release_has_no_shell(
+    builds: Callable[[str, str], Built], docker_client: Any, base: str
+) -> None:
+    built = builds("rust", base)
+    image = built.images["release"]
+    files = image_files(docker_client, image)
+    shells = [f for f in files if f.rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash", "busybox")]
+    assert shells == [], f"shells in the {base} image: {shells}"
+    with pytest.raises((docker.errors.ContainerError, docker.errors.APIError)):
+        docker_client.containers.run(image, entrypoint=["/bin/sh", "-c", "true"], remove=True)
+    if base == "scratch":
+        payload = {
+            "etc/passwd",
+            "etc/group",
+            "etc/ssl/certs/ca-certificates.crt",
+            binary_path(built).lstrip("/"),
+        }
+        assert set(files) == payload, files
+
+
+# --- size -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_release_size_over_the_binary(
+    builds: Callable[[str, str], Built], docker_client: Any, base: str
+) -> None:
+    built = builds("rust", base)
+    image = docker_client.images.get(built.images["release"])
+    binary = len(file_from_image(docker_client, built.images["release"], binary_path(built)))
+    overhead = image.attrs["Size"] - binary
+    print(
+        f"rust/{base}: release image {image.attrs['Size']:,} B, binary {binary:,} B,"
+        f" overhead {overhead:,} B"
+    )
+    assert binary < 5 * MB, f"the release binary is {binary:,} B: size tuning lost?"
+    if base == "scratch":
+        assert overhead <= 0.5 * MB, (
+            f"scratch image {image.attrs['Size']:,} B > binary {binary:,} B + 0.5 MB"
+        )
+    else:
+        base_ref = (
+            "gcr.io/distroless/static-debian13:nonroot" if base == "distroless" else "alpine:3.22"
+        )
+        base_size = docker_client.images.get(base_ref).attrs["Size"]
+        print(f"rust/{base}: base image {base_ref} {base_size:,} B")
+        assert image.attrs["Size"] <= binary + base_size + 0.5 * MB
+
+
+# --- dependency caching -----------------------------------------------------------------------
+
+
+def test_a_one_line_change_reuses_the_compiled_dependencies(
+    builds: Callable[[str, str], Built],
+    build: Callable[..., BuildOutcome],
+    docker_client: Any,
+    tmp_path: Path,
+) -> None:
+    """Cold (no layer cache) build, then a one-line change in src/: the dependency step is CACHED
+    and only the crate itself is compiled. The cold build, with the same sources and
+    SOURCE_DATE_EPOCH as the session's build, must also give the same image (reproducible)."""
+    built = builds("rust", "scratch")
+    project = built.project
+    cold = build(project, "release", "stagekit-test/rust-cold:release", no_cache=True)
+    assert cold.ok, cold.tail(40)
+    dependencies = step_seconds(cold.log, DEPENDENCY_STEP)
+    assert dependencies is not None, "the dependency step was not run by a --no-cache build"
+    reproducible = cold.image_id == docker_client.images.get(built.images["release"]).id
+
+    changed = copy_project(built, tmp_path)
+    server = changed / "src" / "server.rs"
+    server.write_text(server.read_text().replace('"Hello, {name}!"', '"Hello, {name}!!"', 1))
+    rebuild = build(changed, "release", "stagekit-test/rust-rebuild:release")
+    assert rebuild.ok, rebuild.tail(40)
+    cached = [step for step in rebuild.cached_steps if DEPENDENCY_STEP in step]
+    compiled = compiled_crates(rebuild.log, 'cp "target/$target/release/')
+    ratio = rebuild.seconds / cold.seconds
+    print(
+        f"rust/scratch release: cold {cold.seconds:.1f}s (dependency step {dependencies:.1f}s),"
+        f" rebuild after a one-line change {rebuild.seconds:.1f}s (ratio {ratio:.2f});"
+        f" dependency step CACHED: {bool(cached)}; compiled: {compiled};"
+        f" cold build reproduces the session's image: {reproducible}"
+    )
+    assert cached, f"the dependency step was not CACHED: {rebuild.cached_steps}"
+    assert compiled == [built.project.name], f"the rebuild compiled {compiled}"
+    assert ratio < 0.6, f"rebuild {rebuild.seconds:.1f}s is {ratio:.2f} of cold"
+    assert reproducible, "two builds of the same sources gave different release images"
+
+
+# --- the debug container ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_gdbserver_answers_and_the_app_runs_when_continued(
+    builds: Callable[[str, str], Built], docker_client: Any, base: str
+) -> None:
+    built = builds("rust", base)
+    ports = {f"{DEBUG_PORT}/tcp": ("127.0.0.1", None), f"{PORT}/tcp": ("127.0.0.1", None)}
+    with running(docker_client, built.images["debug"], ports=ports) as container:
+        debug_port = host_port(container, DEBUG_PORT)
+        app_port = host_port(container, PORT)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", debug_port), timeout=10)
+                sock.sendall(rsp_packet(b"qSupported:swbreak+;hwbreak+"))
+                features = rsp_read(sock)
+                break
+            except (OSError, EOFError):
+                assert time.monotonic() < deadline, "gdbserver did not answer within 30 s"
+                time.sleep(0.2)
+        try:
+            assert b"PacketSize=" in features, features
+            sock.sendall(rsp_packet(b"?"))
+            stop = rsp_read(sock)
+            print(f"rust/{base}: gdbserver stop reply {stop[:40]!r}")
+            assert stop.startswith((b"T05", b"S05")), "the program is not stopped at its start"
+            with pytest.raises(OSError):
+                get_json(f"http://127.0.0.1:{app_port}/healthz", timeout=1)
+            sock.sendall(rsp_packet(b"c"))
+            status, body, answered = wait_for_json(f"http://127.0.0.1:{app_port}/healthz", 30)
+            print(f"rust/{base}: app answered {status} {answered:.1f}s after `continue`")
+            assert (status, body) == (200, {"status": "ok"})
+        finally:
+            sock.close()
+
+
+@pytest.mark.skipif(shutil.which("gdb") is None, reason="gdb is not installed on this machine")
+def test_gdb_stops_at_a_breakpoint_in_the_handler(
+    builds: Callable[[str, str], Built], docker_client: Any
+) -> None:
+    built = builds("rust", "scratch")
+    crate = built.project.name.replace("-", "_")
+    ports = {f"{DEBUG_PORT}/tcp": ("127.0.0.1", None), f"{PORT}/tcp": ("127.0.0.1", None)}
+    with running(docker_client, built.images["debug"], ports=ports) as container:
+        debug_port = host_port(container, DEBUG_PORT)
+        app_port = host_port(container, PORT)
+        reply: dict[str, Any] = {}
+
+        def request() -> None:
+            with suppress(AssertionError):
+                reply["result"] = wait_for_json(f"http://127.0.0.1:{app_port}/hello?name=gdb", 60)
+
+        thread = threading.Thread(target=request, daemon=True)
+        thread.start()
+        session = subprocess.run(
+            [
+                "gdb",
+                "-batch",
+                "-nx",
+                "-ex",
+                "set pagination off",
+                "-ex",
+                f"target remote 127.0.0.1:{debug_port}",
+                "-ex",
+                f"break {crate}::server::hello",
+                "-ex",
+                "continue",
+                "-ex",
+                "detach",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        thread.join(60)
+        hit = [line for line in session.stdout.splitlines() if "hit Breakpoint 1" in line]
+        print(f"rust/scratch gdb: {hit}")
+        assert hit and f"{crate}::server::hello" in hit[0], session.stdout[-3000:]
+        assert "src/server.rs" in hit[0]
+        status, body, _ = reply["result"]
+        assert (status, body) == (200, {"message": "Hello, gdb!"})
