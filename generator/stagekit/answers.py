@@ -206,6 +206,7 @@ def check_port(value: Any, debug_port: int) -> int:
 def validate(scaffold: Scaffold, raw: Mapping[str, Any]) -> Answers:
     """Turn merged raw answers into :class:`Answers`, or raise the first rule broken."""
     names = validate_project_name(str(raw["project_name"]))
+    scaffold.check_name(names.project)
     language = str(raw.get("language", scaffold.language.value))
     if language != scaffold.language.value:
         raise ValidationError(

@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from stagekit.errors import ScaffoldError, UnsupportedCombinationError
+from stagekit.errors import ScaffoldError, UnsupportedCombinationError, ValidationError
 from stagekit.filters import resolve_image
 from stagekit.model import Base, Language
 
@@ -57,6 +57,9 @@ class Scaffold:
     unsupported: tuple[Unsupported, ...]
     defaults: Mapping[str, Any] = field(repr=False)
     source: str = "builtin"
+    #: Project names the scaffold refuses: its own dependencies (a crate or package cannot
+    #: depend on its own name). Compared with ``-`` and ``_`` alike.
+    reserved_names: tuple[str, ...] = ()
 
     @property
     def default_base(self) -> Base:
@@ -82,6 +85,16 @@ class Scaffold:
     ) -> dict[str, str]:
         """Every role's concrete image reference for one combination."""
         return {role: self.image(role, base, version, registry) for role in self.images}
+
+    def check_name(self, name: str) -> None:
+        """Refuse a project name that collides with one of the scaffold's dependencies."""
+        normal = name.replace("_", "-")
+        if normal in {r.replace("_", "-").lower() for r in self.reserved_names}:
+            raise ValidationError(
+                "project name",
+                f"{name!r} is the name of a dependency of the {self.name} scaffold",
+                "a package cannot depend on a package of its own name; choose another name",
+            )
 
     def payload_for(self, base: Base) -> tuple[str, ...]:
         """Image paths that are the app itself (``{entrypoint}``: the ENTRYPOINT's program)."""
@@ -186,6 +199,9 @@ def load_scaffold(path: Path, name: str | None = None, source: str = "builtin") 
             for rule in catalog.get("unsupported", [])
         )
         debug_port = int(catalog["debug_port"])
+        reserved = catalog.get("reserved_names", [])
+        if not isinstance(reserved, list) or not all(isinstance(r, str) for r in reserved):
+            raise TypeError("'_stagekit.reserved_names' must be a list of names")
     except (KeyError, TypeError, ValueError) as exc:
         raise ScaffoldError(f"{config}: invalid catalog value ({exc})") from exc
     return Scaffold(
@@ -203,6 +219,7 @@ def load_scaffold(path: Path, name: str | None = None, source: str = "builtin") 
         unsupported=unsupported,
         defaults={k: v for k, v in data.items() if not k.startswith("_")},
         source=source,
+        reserved_names=tuple(reserved),
     )
 
 

@@ -294,7 +294,7 @@ def network_args(scaffold: Scaffold) -> tuple[str, ...]:
 
 def reserved_names(scaffold: Scaffold) -> tuple[str, ...]:
     """``_stagekit.reserved_names``: project names the scaffold refuses (its own dependencies)."""
-    return _catalog_names(scaffold, "reserved_names", re.compile(r".+"), None)
+    return scaffold.reserved_names
 
 
 def _catalog_names(

@@ -140,3 +140,11 @@ def test_a_scaffold_missing_a_key_is_refused_with_the_key_named(tmp_path: Path) 
     (tmp_path / "cookiecutter.json").write_text(json.dumps(data))
     with pytest.raises(ScaffoldError, match="'port'"):
         load_scaffold(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("language", "name"), [(Language.RUST, "tokio"), (Language.RUST, "serde-json")]
+)
+def test_a_name_that_collides_with_a_dependency_is_refused(language: Language, name: str) -> None:
+    with pytest.raises(ValidationError, match="dependency"):
+        validate(builtin(language), _valid(language, project_name=name))
