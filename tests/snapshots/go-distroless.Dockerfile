@@ -10,6 +10,8 @@ ARG GO_VERSION=1.26
 ARG DELVE_VERSION=v1.27.2
 
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-trixie AS build
+# An org config's module proxy settings (docs: build-args.env); unset when not passed.
+ARG GOPROXY GOSUMDB GOPRIVATE GONOSUMDB
 WORKDIR /src
 ENV CGO_ENABLED=0 GOTOOLCHAIN=local
 # Dependencies in their own step: a source-only change reuses it. go.sum is optional for a
@@ -47,6 +49,7 @@ RUN mkdir -p /rootfs/etc/ssl/certs \
  && find /rootfs -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
 FROM build AS test
+ARG GOPROXY GOSUMDB GOPRIVATE GONOSUMDB
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
@@ -54,6 +57,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 
 # delve, built for the target platform; apart from the sources, so it is built only once.
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-trixie AS delve
+ARG GOPROXY GOSUMDB GOPRIVATE GONOSUMDB
 ARG DELVE_VERSION
 ARG TARGETOS
 ARG TARGETARCH
@@ -67,6 +71,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
  && if [ -x /go/bin/dlv ]; then mv /go/bin/dlv /out/dlv; else mv "/go/bin/${TARGETOS}_${TARGETARCH}/dlv" /out/dlv; fi
 
 FROM build AS debug-build
+ARG GOPROXY GOSUMDB GOPRIVATE GONOSUMDB
 ARG TARGETOS
 ARG TARGETARCH
 ARG VERSION=0.1.0

@@ -13,6 +13,8 @@ ARG PYTHON_VERSION=3.13
 ARG UV_VERSION=0.13.9
 
 FROM python:${PYTHON_VERSION}-slim-trixie AS build
+# An org config's package index (build-args.env); unset when not passed.
+ARG PIP_INDEX_URL UV_INDEX_URL
 ARG PYTHON_VERSION
 ARG UV_VERSION
 # uv itself from PyPI, pinned. pip trusts its own CA bundle unless told (PIP_CERT); the secret,
@@ -85,6 +87,7 @@ RUN python docker/python_runtime.py libs /runtime /app/.venv \
  && find /runtime -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
 FROM build AS test
+ARG PIP_INDEX_URL UV_INDEX_URL
 # The dev dependency group (ruff, pytest, httpx2) joins the venv in this stage only.
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
@@ -95,6 +98,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
 
 # An editable install: the debugger reports /src/src/... paths, which an IDE maps to the checkout.
 FROM build AS debug-build
+ARG PIP_INDEX_URL UV_INDEX_URL
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
     uv sync --locked --no-dev --group debug

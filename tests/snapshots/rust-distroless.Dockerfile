@@ -65,8 +65,15 @@ ARG RELEASE_RUSTFLAGS="-C target-feature=+crt-static"
 # (and so does every project with the same dependencies). The crates fetched here stay in the
 # layer, so the test and debug stages compile offline.
 COPY --from=recipe /recipe/ ./
+# An org config's crates.io mirror (build-args.env): cargo reads source replacement only from
+# its config file, so the step writes one when the argument is set.
+ARG CARGO_REGISTRY_MIRROR
 RUN --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
-    target="$(cat /etc/rust-target)" \
+    if [ -n "${CARGO_REGISTRY_MIRROR:-}" ]; then \
+      printf '[source.crates-io]\nreplace-with = "mirror"\n\n[source.mirror]\nregistry = "%s"\n' \
+        "$CARGO_REGISTRY_MIRROR" >> "$CARGO_HOME/config.toml"; \
+    fi \
+ && target="$(cat /etc/rust-target)" \
  && host="$(rustc --print host-tuple)" \
  && cargo fetch --locked --target "$target" --target "$host" \
  && RUSTFLAGS="$RELEASE_RUSTFLAGS" cargo build --locked --release --target "$target"
