@@ -109,12 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--scaffold", metavar="NAME|PATH|GIT_URL", help="one scaffold's answers")
     _config_option(schema)
 
-    try:
-        from stagekit import cli_smoke
-    except ImportError:  # pragma: no cover - smoke ships with stagekit; guard for partial installs
-        pass
-    else:
-        cli_smoke.register(sub)
+    from stagekit import cli_smoke
+
+    cli_smoke.register(sub)
     return parser
 
 

@@ -1,0 +1,154 @@
+"""A project that stagekit generated, read back from its answers file.
+
+``stagekit new`` writes ``.stagekit.json`` into every project (see ``render._write_answers_file``):
+the answers, the scaffold it came from and the part of the scaffold's catalog that smoke and lint
+need (language, debugger port, health path, payload paths, concrete images per role). Reading that
+file, rather than the scaffold, lets a project be judged long after, and far from, its scaffold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stagekit.answers import Answers
+from stagekit.errors import NotAProjectError
+from stagekit.model import Base, Language
+
+ANSWERS_FILE = ".stagekit.json"  # the same name render.ANSWERS_FILE writes
+_NEW_HINT = "run it inside a folder made by `stagekit new`, or pass that folder as PROJECT_DIR"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A generated project: where it is, what it was made from, and what its catalog says."""
+
+    path: Path
+    answers: Answers
+    scaffold_name: str
+    scaffold_version: str
+    stagekit_version: str
+    debug_port: int
+    health_path: str
+    payload: tuple[str, ...]
+    images: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.answers.project_name
+
+    @property
+    def language(self) -> Language:
+        return self.answers.language
+
+    @property
+    def base(self) -> Base:
+        return self.answers.base
+
+    @property
+    def port(self) -> int:
+        return self.answers.port
+
+    @property
+    def dockerfile(self) -> Path:
+        return self.path / "Dockerfile"
+
+    def payload_paths(self, entrypoint: str) -> tuple[str, ...]:
+        """The payload's image paths with ``{entrypoint}`` replaced by the ENTRYPOINT's program."""
+        return tuple(path.replace("{entrypoint}", entrypoint) for path in self.payload)
+
+
+def load_project(path: Path) -> Project:
+    """Read the project in ``path`` from its ``.stagekit.json``; refuse any other folder."""
+    path = Path(path).absolute()
+    if not path.exists():
+        raise NotAProjectError(f"{path} does not exist", _NEW_HINT)
+    if not path.is_dir():
+        raise NotAProjectError(f"{path} is not a folder", _NEW_HINT)
+    record_file = path / ANSWERS_FILE
+    if not record_file.is_file():
+        hint = _NEW_HINT
+        parent = next((p for p in path.parents if (p / ANSWERS_FILE).is_file()), None)
+        if parent is not None:
+            hint = f"the stagekit project around it is {parent}: pass that folder"
+        raise NotAProjectError(f"{path} is not a stagekit project: it has no {ANSWERS_FILE}", hint)
+    try:
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise NotAProjectError(
+            f"{record_file} cannot be read as JSON ({exc})",
+            "restore it from version control, or regenerate the project with `stagekit new`",
+        ) from None
+    project = _from_record(path, record_file, record)
+    if not project.dockerfile.is_file():
+        raise NotAProjectError(
+            f"{path} has no Dockerfile", "restore it, or regenerate the project with `stagekit new`"
+        )
+    return project
+
+
+def _from_record(path: Path, record_file: Path, record: Any) -> Project:
+    try:
+        if not isinstance(record, dict):
+            raise TypeError("the file must hold a JSON object")
+        answers = _answers(_mapping(record, "answers"))
+        scaffold = _mapping(record, "scaffold")
+        catalog = _mapping(record, "catalog")
+        language = Language(str(catalog.get("language", answers.language.value)))
+        if language is not answers.language:
+            raise ValueError(f"catalog language {language} differs from answer {answers.language}")
+        images = _mapping(catalog, "images")
+        payload = catalog.get("payload", ["{entrypoint}"])
+        if not isinstance(payload, list) or not all(isinstance(p, str) for p in payload):
+            raise TypeError("'catalog.payload' must be a list of paths")
+        return Project(
+            path=path,
+            answers=answers,
+            scaffold_name=str(scaffold.get("name", language.value)),
+            scaffold_version=str(scaffold.get("version", "")),
+            stagekit_version=str(record.get("stagekit_version", "")),
+            debug_port=int(catalog["debug_port"]),
+            health_path=_health_path(catalog.get("health_path", "/healthz")),
+            payload=tuple(payload),
+            images={str(role): str(ref) for role, ref in images.items()},
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise NotAProjectError(
+            f"{record_file} is not a valid stagekit answers file ({detail})",
+            "restore it from version control, or regenerate the project with `stagekit new`",
+        ) from None
+
+
+def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data[key]
+    if not isinstance(value, dict):
+        raise TypeError(f"{key!r} must be a JSON object")
+    return value
+
+
+def _answers(data: Mapping[str, Any]) -> Answers:
+    port = int(str(data["port"]))
+    if not 1 <= port <= 65535:
+        raise ValueError(f"port {port} is out of range")
+    module_path = data.get("module_path")
+    return Answers(
+        project_name=str(data["project_name"]),
+        language=Language(str(data["language"])),
+        base=Base(str(data["base"])),
+        version=str(data["version"]),
+        port=port,
+        description=str(data.get("description", "")),
+        owner=str(data.get("owner", "")),
+        module_path=str(module_path) if module_path is not None else None,
+    )
+
+
+def _health_path(value: Any) -> str:
+    text = str(value)
+    if not text.startswith("/"):
+        raise ValueError(f"health path {text!r} must start with '/'")
+    return text
