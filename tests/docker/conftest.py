@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from stagekit.catalog import builtin
+from stagekit.errors import StagekitError
 from stagekit.engine import (
     BuildOutcome,
     BuildRequest,
@@ -82,7 +83,11 @@ def provisioning(docker_host: str) -> Provisioning:
     versions = host_versions()
     wanted: dict[tuple[str, str], list[str]] = {}
     for lang, base in ALL_COMBINATIONS:
-        scaffold = builtin(Language(lang))
+        try:
+            scaffold = builtin(Language(lang))
+        except StagekitError as exc:
+            result.reasons[(lang, base)] = f"the {lang} scaffold cannot be read: {exc}"
+            continue
         version = versions[Language(lang)]
         if version is None or version not in scaffold.versions:
             result.reasons[(lang, base)] = (
