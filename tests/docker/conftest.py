@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from stagekit.catalog import builtin
-from stagekit.errors import StagekitError
 from stagekit.engine import (
     BuildOutcome,
     BuildRequest,
@@ -25,6 +24,7 @@ from stagekit.engine import (
     created_label,
     system_ca_bundle,
 )
+from stagekit.errors import StagekitError
 from stagekit.model import Base, Language
 
 from tests.engine.daemon import ensure_daemon
