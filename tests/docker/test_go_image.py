@@ -6,19 +6,13 @@ go.sum and fails as documented without one."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import shutil
 import socket
 import subprocess
-import tarfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -35,112 +29,33 @@ from stagekit.engine import (
 from stagekit.model import Base
 
 from tests.docker.conftest import SOURCE_DATE_EPOCH, Built, build_args
+from tests.docker.support import (
+    HARDENED,
+    HEALTHY_WITHIN,
+    MB,
+    PORT,
+    STOP_WITHIN,
+    binary_path,
+    copy_project,
+    file_from_image,
+    get_json,
+    health_status,
+    host_port,
+    image_files,
+    remove_image,
+    running,
+    wait_for_json,
+)
 from tests.helpers import native_caches
 
 pytestmark = pytest.mark.docker
 
 BASES = [base.value for base in Base]
-PORT = 8080
 DEBUG_PORT = 40000
-HARDENED: dict[str, Any] = {
-    "read_only": True,
-    "cap_drop": ["ALL"],
-    "security_opt": ["no-new-privileges"],
-    "user": "65532:65532",
-}
-MB = 1_000_000
-HEALTHY_WITHIN = 15.0  # seconds; --start-interval=1s should make it ~1-2 s
-STOP_WITHIN = 6.0  # seconds; the drain is bounded at 5 s and nothing is in flight
 DEPENDENCY = "github.com/google/uuid@v1.6.0"
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def binary_path(built: Built) -> str:
-    return f"/usr/local/bin/{built.project.name}"
-
-
-@contextmanager
-def running(client: Any, image: str, **kwargs: Any) -> Iterator[Any]:
-    """A detached container that is always force-removed."""
-    container = client.containers.run(image, detach=True, **kwargs)
-    try:
-        yield container
-    finally:
-        with suppress(docker.errors.NotFound):
-            container.remove(force=True)
-
-
-def host_port(container: Any, port: int) -> int:
-    container.reload()
-    bindings = container.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"]
-    (binding,) = [b for b in bindings if b["HostIp"] == "127.0.0.1"]
-    return int(binding["HostPort"])
-
-
-def get_json(url: str, timeout: float = 2.0) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
-
-
-def wait_for_json(url: str, within: float) -> tuple[int, Any, float]:
-    started = time.monotonic()
-    last: Exception | None = None
-    while time.monotonic() - started < within:
-        try:
-            status, body = get_json(url)
-            return status, body, time.monotonic() - started
-        except (OSError, ValueError) as exc:
-            last = exc
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {within:.0f}s (last error: {last})")
-
-
-def health_status(container: Any) -> str:
-    container.reload()
-    return str(container.attrs["State"].get("Health", {}).get("Status", "none"))
-
-
-def file_from_image(client: Any, image: str, path: str) -> bytes:
-    container = client.containers.create(image)
-    try:
-        stream, _ = container.get_archive(path)
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-            member = archive.getmembers()[0]
-            extracted = archive.extractfile(member)
-            assert extracted is not None
-            return extracted.read()
-    finally:
-        container.remove(force=True)
-
-
-def image_files(client: Any, image: str) -> list[str]:
-    """Every path but directories in the image's layers (through `docker save`)."""
-    data = b"".join(client.images.get(image).save(named=False))
-    names: set[str] = set()
-    with tarfile.open(fileobj=io.BytesIO(data)) as saved:
-        manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
-        for layer_path in manifest[0]["Layers"]:
-            layer = saved.extractfile(layer_path)
-            assert layer is not None
-            with tarfile.open(fileobj=io.BytesIO(layer.read())) as members:
-                names.update(m.name for m in members.getmembers() if not m.isdir())
-    return sorted(names)
-
-
-def copy_project(built: Built, dest: Path) -> Path:
-    project = dest / built.project.name
-    shutil.copytree(built.project, project)
-    return project
-
-
-def remove_image(client: Any, tag: str) -> None:
-    with suppress(docker.errors.ImageNotFound):
-        client.images.remove(tag, force=True)
 
 
 def go(project: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -7,19 +7,15 @@ the release sizes are printed beside the payload and a naive single-stage image.
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import re
-import shutil
 import socket
 import tarfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -30,23 +26,28 @@ from stagekit.errors import ValidationError
 from stagekit.names import validate_project_name
 
 from tests.docker.conftest import SOURCE_DATE_EPOCH, Built
+from tests.docker.support import (
+    HARDENED,
+    HEALTHY_WITHIN,
+    MB,
+    PORT,
+    STOP_WITHIN,
+    copy_project,
+    get_json,
+    health_status,
+    host_port,
+    image_entries,
+    remove_image,
+    running,
+    wait_for_json,
+)
 from tests.helpers import render_project
 
 pytestmark = pytest.mark.docker
 
 BASES = ["distroless", "scratch", "alpine"]
 SHELL_FREE = ["distroless", "scratch"]
-PORT = 8080
 DEBUG_PORT = 5678
-HARDENED: dict[str, Any] = {
-    "read_only": True,
-    "cap_drop": ["ALL"],
-    "security_opt": ["no-new-privileges"],
-    "user": "65532:65532",
-}
-MB = 1_000_000
-HEALTHY_WITHIN = 15.0  # seconds; --start-interval=1s makes it ~1-2 s
-STOP_WITHIN = 6.0  # seconds; the drain is bounded at 5 s and nothing is in flight
 NAIVE_SCRATCH_COPY = 64.6 * MB  # ANCHORS.md: interpreter + libraries + whole stdlib, measured
 DEV_ONLY = ("pytest", "_pytest", "ruff", "httpx2", "debugpy", "pygments", "pluggy")
 RESERVED = json.loads(
@@ -61,17 +62,6 @@ def package(built: Built) -> str:
     return built.project.name.replace("-", "_")
 
 
-@contextmanager
-def running(client: Any, image: str, **kwargs: Any) -> Iterator[Any]:
-    """A detached container that is always force-removed."""
-    container = client.containers.run(image, detach=True, **kwargs)
-    try:
-        yield container
-    finally:
-        with suppress(docker.errors.NotFound):
-            container.remove(force=True)
-
-
 def run_once(client: Any, image: str, **kwargs: Any) -> tuple[int, str]:
     """Run a container to its end (bounded), return its exit code and output; always removed."""
     container = client.containers.run(image, detach=True, **kwargs)
@@ -83,74 +73,12 @@ def run_once(client: Any, image: str, **kwargs: Any) -> tuple[int, str]:
             container.remove(force=True)
 
 
-def host_port(container: Any, port: int) -> int:
-    container.reload()
-    bindings = container.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"]
-    (binding,) = [b for b in bindings if b["HostIp"] == "127.0.0.1"]
-    return int(binding["HostPort"])
-
-
-OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def get_json(url: str, timeout: float = 2.0) -> tuple[int, Any]:
-    try:
-        with OPENER.open(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
-
-
-def wait_for_json(url: str, within: float) -> tuple[int, Any, float]:
-    started = time.monotonic()
-    last: Exception | None = None
-    while time.monotonic() - started < within:
-        try:
-            status, body = get_json(url)
-            return status, body, time.monotonic() - started
-        except (OSError, ValueError) as exc:
-            last = exc
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {within:.0f}s (last error: {last})")
-
-
-def health_status(container: Any) -> str:
-    container.reload()
-    return str(container.attrs["State"].get("Health", {}).get("Status", "none"))
-
-
-def image_entries(client: Any, image: str) -> dict[str, tarfile.TarInfo]:
-    """Every path in the image's layers (through `docker save`), later layers winning."""
-    data = b"".join(client.images.get(image).save(named=False))
-    entries: dict[str, tarfile.TarInfo] = {}
-    with tarfile.open(fileobj=io.BytesIO(data)) as saved:
-        manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
-        for layer_path in manifest[0]["Layers"]:
-            layer = saved.extractfile(layer_path)
-            assert layer is not None
-            with tarfile.open(fileobj=io.BytesIO(layer.read())) as members:
-                for member in members.getmembers():
-                    entries[member.name.rstrip("/")] = member
-    return entries
-
-
 def bytes_under(entries: dict[str, tarfile.TarInfo], *prefixes: str) -> int:
     return sum(
         m.size
         for name, m in entries.items()
         if m.isfile() and any(name == p or name.startswith(p + "/") for p in prefixes)
     )
-
-
-def copy_project(built: Built, dest: Path) -> Path:
-    project = dest / built.project.name
-    shutil.copytree(built.project, project)
-    return project
-
-
-def remove_image(client: Any, tag: str) -> None:
-    with suppress(docker.errors.ImageNotFound):
-        client.images.remove(tag, force=True)
 
 
 def dependency_step(outcome: BuildOutcome) -> list[str]:

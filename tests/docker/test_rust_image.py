@@ -6,20 +6,16 @@ most 0.5 MB, and the debug image serves gdb's remote protocol."""
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import shutil
 import socket
 import string
 import subprocess
-import tarfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -29,107 +25,32 @@ from stagekit.engine import BuildOutcome, created_label
 from stagekit.model import Base, Language
 
 from tests.docker.conftest import SOURCE_DATE_EPOCH, Built
+from tests.docker.support import (
+    HARDENED,
+    HEALTHY_WITHIN,
+    MB,
+    PORT,
+    STOP_WITHIN,
+    binary_path,
+    copy_project,
+    file_from_image,
+    get_json,
+    health_status,
+    host_port,
+    image_files,
+    running,
+    wait_for_json,
+)
 from tests.helpers import host_versions, render_project
 
 pytestmark = pytest.mark.docker
 
 BASES = [base.value for base in Base]
-PORT = 8080
 DEBUG_PORT = 2345
-HARDENED: dict[str, Any] = {
-    "read_only": True,
-    "cap_drop": ["ALL"],
-    "security_opt": ["no-new-privileges"],
-    "user": "65532:65532",
-}
-MB = 1_000_000
-HEALTHY_WITHIN = 15.0  # seconds; --start-interval=1s should make it ~1-2 s
-STOP_WITHIN = 6.0  # seconds; the drain is bounded at 5 s and nothing is in flight
 DEPENDENCY_STEP = "cargo fetch"  # the build stage's step that compiles the dependencies
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def binary_path(built: Built) -> str:
-    return f"/usr/local/bin/{built.project.name}"
-
-
-@contextmanager
-def running(client: Any, image: str, **kwargs: Any) -> Iterator[Any]:
-    """A detached container that is always force-removed."""
-    container = client.containers.run(image, detach=True, **kwargs)
-    try:
-        yield container
-    finally:
-        with suppress(docker.errors.NotFound):
-            container.remove(force=True)
-
-
-def host_port(container: Any, port: int) -> int:
-    container.reload()
-    bindings = container.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"]
-    (binding,) = [b for b in bindings if b["HostIp"] == "127.0.0.1"]
-    return int(binding["HostPort"])
-
-
-def get_json(url: str, timeout: float = 2.0) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
-
-
-def wait_for_json(url: str, within: float) -> tuple[int, Any, float]:
-    started = time.monotonic()
-    last: Exception | None = None
-    while time.monotonic() - started < within:
-        try:
-            status, body = get_json(url)
-            return status, body, time.monotonic() - started
-        except (OSError, ValueError) as exc:
-            last = exc
-            time.sleep(0.1)
-    raise AssertionError(f"{url} did not answer within {within:.0f}s (last error: {last})")
-
-
-def health_status(container: Any) -> str:
-    container.reload()
-    return str(container.attrs["State"].get("Health", {}).get("Status", "none"))
-
-
-def file_from_image(client: Any, image: str, path: str) -> bytes:
-    container = client.containers.create(image)
-    try:
-        stream, _ = container.get_archive(path)
-        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-            member = archive.getmembers()[0]
-            extracted = archive.extractfile(member)
-            assert extracted is not None
-            return extracted.read()
-    finally:
-        container.remove(force=True)
-
-
-def image_files(client: Any, image: str) -> list[str]:
-    """Every path but directories in the image's layers (through `docker save`)."""
-    data = b"".join(client.images.get(image).save(named=False))
-    names: set[str] = set()
-    with tarfile.open(fileobj=io.BytesIO(data)) as saved:
-        manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
-        for layer_path in manifest[0]["Layers"]:
-            layer = saved.extractfile(layer_path)
-            assert layer is not None
-            with tarfile.open(fileobj=io.BytesIO(layer.read())) as members:
-                names.update(m.name for m in members.getmembers() if not m.isdir())
-    return sorted(names)
-
-
-def copy_project(built: Built, dest: Path) -> Path:
-    project = dest / built.project.name
-    shutil.copytree(built.project, project)
-    return project
 
 
 def step_seconds(log: str, needle: str) -> float | None:

@@ -1,0 +1,127 @@
+"""Helpers the language image tests share: hardened containers, loopback HTTP, image contents."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import docker.errors
+
+from tests.docker.conftest import Built
+
+PORT = 8080
+MB = 1_000_000
+HEALTHY_WITHIN = 15.0  # seconds; --start-interval=1s should make it ~1-2 s
+STOP_WITHIN = 6.0  # seconds; the drain is bounded at 5 s and nothing is in flight
+#: How every release image must run in production (the contract's hardening).
+HARDENED: dict[str, Any] = {
+    "read_only": True,
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges"],
+    "user": "65532:65532",
+}
+# Loopback requests must never go through an HTTP(S)_PROXY from the environment.
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def binary_path(built: Built) -> str:
+    return f"/usr/local/bin/{built.project.name}"
+
+
+@contextmanager
+def running(client: Any, image: str, **kwargs: Any) -> Iterator[Any]:
+    """A detached container that is always force-removed."""
+    container = client.containers.run(image, detach=True, **kwargs)
+    try:
+        yield container
+    finally:
+        with suppress(docker.errors.NotFound):
+            container.remove(force=True)
+
+
+def host_port(container: Any, port: int) -> int:
+    """The 127.0.0.1 port Docker published for the container's ``port``."""
+    container.reload()
+    bindings = container.attrs["NetworkSettings"]["Ports"][f"{port}/tcp"]
+    (binding,) = [b for b in bindings if b["HostIp"] == "127.0.0.1"]
+    return int(binding["HostPort"])
+
+
+def get_json(url: str, timeout: float = 2.0) -> tuple[int, Any]:
+    try:
+        with OPENER.open(url, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+
+
+def wait_for_json(url: str, within: float) -> tuple[int, Any, float]:
+    """Poll ``url`` until it answers (any status), within a bound; status, body, seconds taken."""
+    started = time.monotonic()
+    last: Exception | None = None
+    while time.monotonic() - started < within:
+        try:
+            status, body = get_json(url)
+            return status, body, time.monotonic() - started
+        except (OSError, ValueError) as exc:
+            last = exc
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {within:.0f}s (last error: {last})")
+
+
+def health_status(container: Any) -> str:
+    container.reload()
+    return str(container.attrs["State"].get("Health", {}).get("Status", "none"))
+
+
+def file_from_image(client: Any, image: str, path: str) -> bytes:
+    container = client.containers.create(image)
+    try:
+        stream, _ = container.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
+            member = archive.getmembers()[0]
+            extracted = archive.extractfile(member)
+            assert extracted is not None
+            return extracted.read()
+    finally:
+        container.remove(force=True)
+
+
+def image_entries(client: Any, image: str) -> dict[str, tarfile.TarInfo]:
+    """Every path in the image's layers (through `docker save`), later layers winning."""
+    data = b"".join(client.images.get(image).save(named=False))
+    entries: dict[str, tarfile.TarInfo] = {}
+    with tarfile.open(fileobj=io.BytesIO(data)) as saved:
+        manifest = json.load(saved.extractfile("manifest.json"))  # type: ignore[arg-type]
+        for layer_path in manifest[0]["Layers"]:
+            layer = saved.extractfile(layer_path)
+            assert layer is not None
+            with tarfile.open(fileobj=io.BytesIO(layer.read())) as members:
+                for member in members.getmembers():
+                    entries[member.name.rstrip("/")] = member
+    return entries
+
+
+def image_files(client: Any, image: str) -> list[str]:
+    """Every path but directories in the image's layers."""
+    return sorted(name for name, m in image_entries(client, image).items() if not m.isdir())
+
+
+def copy_project(built: Built, dest: Path) -> Path:
+    project = dest / built.project.name
+    shutil.copytree(built.project, project)
+    return project
+
+
+def remove_image(client: Any, tag: str) -> None:
+    with suppress(docker.errors.ImageNotFound):
+        client.images.remove(tag, force=True)
