@@ -315,7 +315,7 @@ def generation_tables(report: Mapping[str, Any]) -> list[Table]:
             row["base"],
             format_seconds(row.get("stagekit_new_median_s")),
             format_seconds(row.get("cookiecutter_median_s")),
-            f"{value:.2f}" if value is not None else "-",
+            f"{value:.3f}" if value is not None else "-",
             len(row.get("stagekit_new_s") or []),
             "yes" if same else ("NO" if same is False else "-"),
         )

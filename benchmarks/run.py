@@ -80,9 +80,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--lang", action="append", choices=[x.value for x in Language])
     parser.add_argument("--base", action="append", choices=[x.value for x in Base])
-    parser.add_argument("--runs", type=int, help="generation runs per command (default 9; 2 quick)")
+    parser.add_argument("--runs", type=int, help="generation runs (default 15; quick 2)")
     parser.add_argument("--keep-images", action="store_true", help="keep the benchmark's images")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        metavar="IN",
+        help="measure nothing: print (and --markdown) the report of an earlier --json run",
+    )
     here = Path(sys.executable).parent
     parser.add_argument("--stagekit", default=_script(here, "stagekit"))
     parser.add_argument("--cookiecutter", default=_script(here, "cookiecutter"))
@@ -105,7 +111,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         quick=args.quick,
         languages=languages,
         bases=bases,
-        generation_runs=args.runs or (2 if args.quick else 9),
+        generation_runs=args.runs or (2 if args.quick else 15),
         startup_runs=3 if args.quick else 15,
         rebuild_rounds=1 if args.quick else 2,
         cold_mode=args.cold,
@@ -510,16 +516,20 @@ def main(argv: Sequence[str] | None = None, out: Callable[[str], None] = print) 
         if (argv if argv is not None else sys.argv[1:])
         else ""
     )
-    work = Path(tempfile.mkdtemp(prefix="stagekit-bench-"))
-    try:
-        data = run(settings, command, work)
-    except StagekitError as exc:
-        print(f"benchmarks: error: {exc.message}", file=sys.stderr)
-        if exc.hint:
-            print(f"  hint: {exc.hint}", file=sys.stderr)
-        return exc.exit_code
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    if args.from_json:
+        data = json.loads(args.from_json.read_text(encoding="utf-8"))
+        data["targets"] = [t.to_dict() for t in report.targets(data)]
+    else:
+        work = Path(tempfile.mkdtemp(prefix="stagekit-bench-"))
+        try:
+            data = run(settings, command, work)
+        except StagekitError as exc:
+            print(f"benchmarks: error: {exc.message}", file=sys.stderr)
+            if exc.hint:
+                print(f"  hint: {exc.hint}", file=sys.stderr)
+            return exc.exit_code
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     out(report.render_report_text(data))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

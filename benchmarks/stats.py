@@ -151,7 +151,7 @@ def generation_target(label: str, stagekit: float | None, cookiecutter: float | 
     return Target(
         name,
         value <= GENERATION_RATIO_MAX,
-        f"median {format_seconds(stagekit)} vs {format_seconds(cookiecutter)} = {value:.2f} ×",
+        f"median {format_seconds(stagekit)} vs {format_seconds(cookiecutter)} = {value:.3f} ×",
     )
 
 
