@@ -8,6 +8,7 @@ needs to know (images per base, ports, unsupported combinations). See docs/scaff
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -60,6 +61,8 @@ class Scaffold:
     #: Project names the scaffold refuses: its own dependencies (a crate or package cannot
     #: depend on its own name). Compared with ``-`` and ``_`` alike.
     reserved_names: tuple[str, ...] = ()
+    #: Build arguments the Dockerfile declares for an org's network settings (GOPROXY, ...).
+    network_args: tuple[str, ...] = ()
 
     @property
     def default_base(self) -> Base:
@@ -199,9 +202,8 @@ def load_scaffold(path: Path, name: str | None = None, source: str = "builtin") 
             for rule in catalog.get("unsupported", [])
         )
         debug_port = int(catalog["debug_port"])
-        reserved = catalog.get("reserved_names", [])
-        if not isinstance(reserved, list) or not all(isinstance(r, str) for r in reserved):
-            raise TypeError("'_stagekit.reserved_names' must be a list of names")
+        reserved = _names(catalog, "reserved_names", _ANY_NAME)
+        network_args = _names(catalog, "network_args", _ARG_NAME)
     except (KeyError, TypeError, ValueError) as exc:
         raise ScaffoldError(f"{config}: invalid catalog value ({exc})") from exc
     return Scaffold(
@@ -219,8 +221,22 @@ def load_scaffold(path: Path, name: str | None = None, source: str = "builtin") 
         unsupported=unsupported,
         defaults={k: v for k, v in data.items() if not k.startswith("_")},
         source=source,
-        reserved_names=tuple(reserved),
+        reserved_names=reserved,
+        network_args=network_args,
     )
+
+
+_ANY_NAME = re.compile(r".+")
+_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _names(catalog: Mapping[str, Any], key: str, shape: re.Pattern[str]) -> tuple[str, ...]:
+    value = catalog.get(key, [])
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and shape.fullmatch(v) for v in value
+    ):
+        raise TypeError(f"'_stagekit.{key}' must be a list of names")
+    return tuple(value)
 
 
 def _payload(value: Any) -> dict[str, tuple[str, ...]]:

@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from stagekit import __version__
 from stagekit.errors import EXIT_INTERRUPTED, AbortedError, StagekitError
@@ -178,7 +178,9 @@ def cmd_new(args: argparse.Namespace) -> int:
     from stagekit.answers import load_answers_file, normalize_keys
     from stagekit.config import load_config
     from stagekit.new import AnswerSources, new, resolve_answers
-    from stagekit.sources import Opened, open_scaffold
+
+    if TYPE_CHECKING:
+        from stagekit.sources import Opened
 
     flags = {
         key: getattr(args, key)
@@ -206,6 +208,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         opened: Opened | None = None
         if args.scaffold:  # cloned (if git) and validated before anything is asked
+            from stagekit.sources import open_scaffold
+
             opened = stack.enter_context(open_scaffold(args.scaffold, config.scaffolds))
         scaffold, answers = resolve_answers(
             sources,

@@ -55,7 +55,6 @@ from stagekit.errors import AnswersFileError, ConfigError, StagekitError, Valida
 from stagekit.filters import _qualified, _split_reference, hcl_str
 from stagekit.model import Base, Language
 from stagekit.names import validate_module_path, validate_project_name
-from stagekit.sources import absolute_spec
 
 CONFIG_NAMES = ("stagekit.toml", ".stagekit.toml")
 USER_CONFIG = Path("stagekit") / "config.toml"
@@ -507,6 +506,9 @@ def _check_scaffolds(check: _Checker, table: Mapping[str, Any]) -> dict[str, str
         if not spec:
             raise check.fail(dotted, "must name a folder or a git URL")
         try:
+            # Imported here: sources pulls in subprocess/tempfile machinery only [scaffolds] needs.
+            from stagekit.sources import absolute_spec
+
             out[name] = absolute_spec(spec, check.folder)
         except StagekitError as exc:
             raise check.fail(dotted, exc.message, exc.hint) from None

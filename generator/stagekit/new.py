@@ -34,7 +34,6 @@ from stagekit.errors import MissingAnswerError, ValidationError
 from stagekit.model import Base, Language
 from stagekit.names import validate_project_name
 from stagekit.render import NewResult, generate
-from stagekit.sources import network_args
 
 
 @dataclass(frozen=True)
@@ -190,7 +189,7 @@ def new(
 def network_files(scaffold: Scaffold, config: OrgConfig) -> tuple[dict[str, str], dict[str, Any]]:
     """The files carrying the org's network settings, and the ``network`` record (may be empty)."""
     network = config.network
-    honoured = network_args(scaffold)
+    honoured = scaffold.network_args
     args = network.build_args(honoured)
     missing = network.not_declared(scaffold.language, honoured)
     if not args and network.ca_bundle is None and not missing:

@@ -287,31 +287,12 @@ def load_custom(path: Path, name: str, source: str) -> Scaffold:
 
 def network_args(scaffold: Scaffold) -> tuple[str, ...]:
     """``_stagekit.network_args``: the build arguments the scaffold's Dockerfile declares."""
-    return _catalog_names(
-        scaffold, "network_args", _ARG_NAME, 'example: "network_args": ["GOPROXY", "GONOSUMDB"]'
-    )
+    return scaffold.network_args
 
 
 def reserved_names(scaffold: Scaffold) -> tuple[str, ...]:
     """``_stagekit.reserved_names``: project names the scaffold refuses (its own dependencies)."""
     return scaffold.reserved_names
-
-
-def _catalog_names(
-    scaffold: Scaffold, key: str, shape: re.Pattern[str], hint: str | None
-) -> tuple[str, ...]:
-    """An optional list of names in a scaffold's ``_stagekit`` catalog."""
-    config = scaffold.path / "cookiecutter.json"
-    try:
-        catalog = json.loads(config.read_text(encoding="utf-8")).get("_stagekit", {})
-    except (OSError, ValueError) as exc:
-        raise ScaffoldError(f"{config}: cannot be read as JSON ({exc})") from None
-    value = catalog.get(key, [])
-    if not isinstance(value, list) or not all(
-        isinstance(v, str) and shape.fullmatch(v) for v in value
-    ):
-        raise ScaffoldError(f"{config}: '_stagekit.{key}' must be a list of names", hint)
-    return tuple(value)
 
 
 # --- listing ------------------------------------------------------------------------------------
