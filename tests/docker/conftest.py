@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,10 +49,29 @@ def docker_host() -> Iterator[str]:
     os.environ["DOCKER_HOST"] = host
     os.environ.pop("DOCKER_CONTEXT", None)
     yield host
+    bound_disk_use(host)
     if previous is None:
         os.environ.pop("DOCKER_HOST", None)
     else:
         os.environ["DOCKER_HOST"] = previous
+
+
+#: Build cache the suite keeps between runs: enough to stay warm, bounded on a small disk.
+KEEP_BUILD_CACHE = "10gb"
+
+
+def bound_disk_use(host: str) -> None:
+    """The prune policy: drop images the run left untagged and trim the build cache to a bound.
+
+    Tagged images (stand-ins, the last run's builds) stay, so the next run starts warm.
+    """
+    env = {**os.environ, "DOCKER_HOST": host}
+    env.pop("DOCKER_CONTEXT", None)
+    for command in (
+        ["docker", "image", "prune", "--force"],
+        ["docker", "buildx", "prune", "--force", "--keep-storage", KEEP_BUILD_CACHE],
+    ):
+        subprocess.run(command, env=env, capture_output=True, timeout=300, check=False)
 
 
 @pytest.fixture(scope="session")
