@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from stagekit import __version__
-from stagekit.errors import EXIT_INTERRUPTED, AbortedError, StagekitError
+from stagekit.errors import EXIT_INTERRUPTED, StagekitError
 
 NEW_EXAMPLES = """\
 examples:
@@ -134,9 +134,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cli_smoke.run(args)
         parser.print_help()
         return 0
-    except AbortedError as exc:
-        print_error(exc)
-        return exc.exit_code
     except StagekitError as exc:
         print_error(exc)
         return exc.exit_code
