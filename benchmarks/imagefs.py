@@ -7,10 +7,9 @@ symlinks, each file counted once.
 
 from __future__ import annotations
 
-import io
 import posixpath
 import tarfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,25 +122,3 @@ def _target(entries: Mapping[str, Entry], path: str) -> str:
 def total_file_bytes(entries: Mapping[str, Entry]) -> int:
     """Bytes of every regular file in the filesystem."""
     return sum(e.size for e in entries.values() if e.kind == "file")
-
-
-class ChunkStream(io.RawIOBase):
-    """A readable stream over an iterator of byte chunks (the SDK's export generator)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size

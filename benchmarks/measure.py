@@ -27,8 +27,9 @@ from stagekit.engine import (
 from stagekit.errors import StagekitError
 from stagekit.model import Base, Language
 from stagekit.render import generate
+from stagekit.smoke_checks import ChunkStream
 
-from benchmarks.imagefs import ChunkStream, Entry, scan_tar
+from benchmarks.imagefs import Entry, scan_tar
 
 if TYPE_CHECKING:
     from docker import DockerClient
