@@ -460,7 +460,9 @@ def test_a_source_change_reuses_the_dependency_step(
         first = build(project, "release", tags[0])
         assert first.ok, first.tail(30)
         app = project / "src" / package(built) / "app.py"
-        app.write_text(app.read_text().replace('f"Hello, {name}!"', 'f"Hello there, {name}!"'))
+        # New in every run, so the rebuild cannot come from an earlier run's build cache.
+        greeting = f"Hello there {time.time_ns()}"
+        app.write_text(app.read_text().replace('f"Hello, {name}!"', f'f"{greeting}, {{name}}!"'))
         second = build(project, "release", tags[1])
         assert second.ok, second.tail(30)
         cached = dependency_step(second)
@@ -478,7 +480,7 @@ def test_a_source_change_reuses_the_dependency_step(
             port = host_port(container, PORT)
             wait_for_json(f"http://127.0.0.1:{port}/healthz", 15)
             _, body = get_json(f"http://127.0.0.1:{port}/hello?name=you")
-            assert body == {"message": "Hello there, you!"}, body
+            assert body == {"message": f"{greeting}, you!"}, body
     finally:
         for tag in tags:
             remove_image(docker_client, tag)

@@ -276,7 +276,9 @@ def test_a_one_line_change_reuses_the_compiled_dependencies(
 
     changed = copy_project(built, tmp_path)
     server = changed / "src" / "server.rs"
-    server.write_text(server.read_text().replace('"Hello, {name}!"', '"Hello, {name}!!"', 1))
+    # New in every run, so the compile cannot come from an earlier run's build cache.
+    marker = f'"Hello, {{name}}! {time.time_ns()}"'
+    server.write_text(server.read_text().replace('"Hello, {name}!"', marker, 1))
     rebuild = build(changed, "release", "stagekit-test/rust-rebuild:release")
     assert rebuild.ok, rebuild.tail(40)
     cached = [step for step in rebuild.cached_steps if DEPENDENCY_STEP in step]
