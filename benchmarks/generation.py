@@ -3,6 +3,12 @@
 Both run as subprocesses of the installed console scripts on the same scaffold, alternating order
 run by run so that a machine getting busier does not favour either; one warm-up run of each is not
 counted. ``-X importtime`` shows where stagekit's start-up goes.
+
+Every timed command runs with :func:`bytecode_env`: compiled bytecode cached for *all* modules in
+one folder of the work directory. ``pip install`` compiles a wheel's modules, so an installed
+stagekit and cookiecutter both start from bytecode; an editable checkout under
+``PYTHONDONTWRITEBYTECODE=1`` would otherwise recompile stagekit's source on every run while
+cookiecutter's came compiled, and the comparison would measure the install method.
 """
 
 from __future__ import annotations
@@ -93,6 +99,14 @@ def blamed_on_stagekit(
     ]
 
 
+def bytecode_env(cache: Path, base: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``base`` (default: os.environ) with every module's bytecode kept in ``cache``."""
+    env = {**(os.environ if base is None else base), "NO_COLOR": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
+    return env
+
+
 def timed(
     command: Sequence[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: float = 120
 ) -> float:
@@ -165,6 +179,7 @@ def compare_generation(
     cookiecutter: str,
     runs: int,
     workdir: Path,
+    env: Mapping[str, str],
 ) -> GenerationResult:
     """``runs`` timed runs of each (after one warm-up each), alternating which goes first."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -178,7 +193,7 @@ def compare_generation(
         ),
         encoding="utf-8",
     )
-    env = {**os.environ, "NO_COLOR": "1", "COOKIECUTTER_CONFIG": str(config)}
+    env = {**env, "COOKIECUTTER_CONFIG": str(config)}
     result = GenerationResult(language, base)
 
     def run_stagekit(index: int) -> float:
@@ -208,14 +223,16 @@ def compare_generation(
     return result
 
 
-def startup(commands: Mapping[str, Sequence[str]], runs: int, cwd: Path) -> dict[str, list[float]]:
+def startup(
+    commands: Mapping[str, Sequence[str]], runs: int, cwd: Path, env: Mapping[str, str]
+) -> dict[str, list[float]]:
     """Start-up times of short commands (``stagekit --version`` and baselines), interleaved."""
     times: dict[str, list[float]] = {name: [] for name in commands}
     for command in commands.values():
-        timed(command, cwd)  # warm-up
+        timed(command, cwd, env)  # warm-up
     for _ in range(runs):
         for name, command in commands.items():
-            times[name].append(timed(command, cwd))
+            times[name].append(timed(command, cwd, env))
     return times
 
 
@@ -229,7 +246,7 @@ def added_imports(
     return sum(i.self_us for i in extra), [(i.name, i.self_us) for i in heaviest_first[:count]]
 
 
-def importtime(command: Sequence[str], workdir: Path) -> list[Import]:
+def importtime(command: Sequence[str], workdir: Path, env: Mapping[str, str]) -> list[Import]:
     """Run ``python -X importtime ...`` (``command`` starts after ``-X importtime``)."""
     python, *rest = command
     result = subprocess.run(
@@ -239,7 +256,7 @@ def importtime(command: Sequence[str], workdir: Path) -> list[Import]:
         text=True,
         stdin=subprocess.DEVNULL,
         timeout=120,
-        env={**os.environ, "NO_COLOR": "1"},
+        env=dict(env),
         check=False,
     )
     if result.returncode != 0:

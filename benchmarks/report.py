@@ -324,6 +324,8 @@ def generation_tables(report: Mapping[str, Any]) -> list[Table]:
         " warm-up each; stagekit new also validates the answers, asks git for the owner and"
         " writes .stagekit.json."
     )
+    if report.get("bytecode"):
+        runs.notes.append(f"Bytecode: {report['bytecode']}.")
     startup = Table(
         "3b. Start-up time", [Column("command"), Column("median", True), Column("runs", True)]
     )

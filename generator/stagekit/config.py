@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -242,6 +241,9 @@ def load_config(
 
 def read_file(path: Path) -> dict[str, Any]:
     """One config file, checked and normalised (paths made absolute, answer aliases resolved)."""
+    # Imported here: most runs find no config file, and `stagekit new` start-up is measured.
+    import tomllib
+
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -450,6 +451,18 @@ def test_added_imports_are_what_cookiecutter_alone_does_not_load() -> None:
     total, heaviest = generation.added_imports(ours, theirs)
     assert total == 50 + 70 + 10
     assert heaviest == [("questionary", 70), ("questionary.constants", 50), ("stagekit.cli", 10)]
+
+
+def test_bytecode_env_caches_every_module_even_under_dont_write(tmp_path: Path) -> None:
+    # The generation comparison is only fair when both tools start from bytecode: an editable
+    # stagekit under PYTHONDONTWRITEBYTECODE=1 would otherwise recompile its source every run.
+    (tmp_path / "probe_module.py").write_text("VALUE = 1\n", encoding="utf-8")
+    cache = tmp_path / "pycache"
+    env = generation.bytecode_env(cache, {"PATH": "/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE": "1"})
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    generation.timed([sys.executable, "-c", "import probe_module"], tmp_path, env)
+    assert list(cache.rglob("probe_module.*.pyc"))
+    assert not (tmp_path / "__pycache__").exists()
 
 
 # --- the report -----------------------------------------------------------------------------------

@@ -38,8 +38,9 @@ def spawn(cwd: Path) -> pexpect.spawn:
 def finish(child: pexpect.spawn) -> int:
     child.expect(pexpect.EOF)
     child.close()
-    assert child.exitstatus is not None
-    return child.exitstatus
+    status = child.exitstatus
+    assert isinstance(status, int)
+    return status
 
 
 def test_select_answers_confirm_and_the_project_appears(tmp_path: Path) -> None:

@@ -291,7 +291,7 @@ def literal_cases() -> list[str]:
         (0x10000, 0x10FFFD),
         (0x9, 0xA),
     ]
-    randoms = []
+    randoms: list[str] = []
     while len(randoms) < 300:
         text = "".join(chr(rng.randint(*rng.choice(ranges))) for _ in range(rng.randint(1, 12)))
         if _valid(text):

@@ -237,7 +237,7 @@ def test_a_dependency_name_is_refused_with_a_reason(tmp_path: Path, name: str) -
     with pytest.raises(ValidationError, match="dependency of the python scaffold"):
         render_project(tmp_path, "python", project_name=name)
     assert not (tmp_path / name).exists(), "nothing may be left behind"
-    result = cookiecutter_cli(tmp_path, f"project_name={name}", expect_ok=False)
+    result = cookiecutter_run(tmp_path, f"project_name={name}")
     assert result.returncode != 0
     assert f"project name {name!r} is taken by one of the service's dependencies" in result.stderr
 
@@ -385,10 +385,8 @@ def test_catalog_payload_and_rules() -> None:
 # --- plain cookiecutter = stagekit ---------------------------------------------------------
 
 
-def cookiecutter_cli(
-    tmp_path: Path, *extra: str, expect_ok: bool = True
-) -> subprocess.CompletedProcess[str] | Path:
-    """Render with the `cookiecutter` command itself, isolated from the user's config."""
+def cookiecutter_run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run the `cookiecutter` command itself, isolated from the user's config."""
     home = tmp_path / "cc-home"
     home.mkdir(exist_ok=True)
     config = home / "config.yaml"
@@ -414,10 +412,14 @@ def cookiecutter_cli(
         timeout=120,
         check=False,
     )
-    if not expect_ok:
-        return result
+    return result
+
+
+def cookiecutter_cli(tmp_path: Path, *extra: str) -> Path:
+    """Render with the `cookiecutter` command itself; the rendered project."""
+    result = cookiecutter_run(tmp_path, *extra)
     assert result.returncode == 0, f"cookiecutter failed:\n{result.stdout}{result.stderr}"
-    (project,) = list(out.iterdir())
+    (project,) = list((tmp_path / "cc-out").iterdir())
     return project
 
 

@@ -38,11 +38,11 @@ def combinations() -> list[object]:
                 pytest.param(language.value, base.value, version, None, id=f"{language}-{base}")
             )
         for version in scaffold.versions[1:]:
-            base = next((b for b in scaffold.bases if scaffold.supports(b, version)), None)
-            if base is not None:
+            on = next((b for b in scaffold.bases if scaffold.supports(b, version)), None)
+            if on is not None:
                 params.append(
                     pytest.param(
-                        language.value, base.value, version, None, id=f"{language}-{base}-{version}"
+                        language.value, on.value, version, None, id=f"{language}-{on}-{version}"
                     )
                 )
     return params
