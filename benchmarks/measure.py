@@ -25,11 +25,9 @@ from stagekit.engine import (
     created_label,
 )
 from stagekit.errors import StagekitError
+from stagekit.imagefs import ChunkStream, FsEntry, scan_tar
 from stagekit.model import Base, Language
 from stagekit.render import generate
-from stagekit.smoke_checks import ChunkStream
-
-from benchmarks.imagefs import Entry, scan_tar
 
 if TYPE_CHECKING:
     from docker import DockerClient
@@ -144,7 +142,7 @@ class Engine:
             "standin": str(labels.get(STANDIN_LABEL, "")).lower() == "true",
         }
 
-    def export(self, reference: str) -> dict[str, Entry]:
+    def export(self, reference: str) -> dict[str, FsEntry]:
         """The image's flattened filesystem (a created, never started, container exported)."""
         container = self.client.containers.create(reference, labels={"org.stagekit.bench": "1"})
         try:
@@ -260,15 +258,6 @@ def render(combo: Combo, folder: Path) -> Path:
     dest = folder / answers.project_name
     generate(scaffold, answers, dest)
     return dest
-
-
-def payload_declared(project: Path) -> list[str]:
-    """``catalog.payload`` of the project's ``.stagekit.json``."""
-    import json
-
-    record = json.loads((project / ".stagekit.json").read_text(encoding="utf-8"))
-    payload = record.get("catalog", {}).get("payload") or ["{entrypoint}"]
-    return [str(p) for p in payload]
 
 
 def image_config(image: Any) -> Mapping[str, Any]:

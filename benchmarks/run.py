@@ -32,12 +32,14 @@ from docker.errors import DockerException
 from requests.exceptions import RequestException
 from stagekit.engine import BuildOutcome, ping, resolve_endpoint, system_ca_bundle
 from stagekit.errors import StagekitError
+from stagekit.imagefs import entrypoint_program, measure_payload, total_file_bytes
 from stagekit.model import Base, Language
+from stagekit.project import load_project
 
-from benchmarks import generation, imagefs, report
+from benchmarks import generation, report
 from benchmarks.buildlog import cached_labels, dependency_steps, parse_steps
 from benchmarks.machine import load, machine_facts, tool_versions
-from benchmarks.measure import TAG_PREFIX, Combo, Engine, payload_declared, plan, render
+from benchmarks.measure import TAG_PREFIX, Combo, Engine, plan, render
 from benchmarks.sources import NAIVE_STAGE, change_one_line, naive_dockerfile
 from benchmarks.stats import median, ratio
 
@@ -400,9 +402,10 @@ def measure_sizes(
             continue
         say(f"size: {combo.key} (exporting the filesystem)")
         config = image.attrs.get("Config") or {}
-        paths = imagefs.payload_paths(payload_declared(combo.project), config.get("Entrypoint"))
         entries = engine.export(tag)
-        payload, missing = imagefs.measure(entries, paths)
+        # The same measurement as `stagekit smoke`: ENTRYPOINT found through the image's PATH.
+        paths = load_project(combo.project).payload_paths(entrypoint_program(entries, config))
+        payload, missing = measure_payload(entries, paths)
         size = int(image.attrs.get("Size") or 0)
         release_ref = combo.images.get("release", "scratch")
         base = engine.image_facts(release_ref)
@@ -415,7 +418,7 @@ def measure_sizes(
                 "tag": tag,
                 "image_id": image.id,
                 "image_bytes": size,
-                "files_bytes": imagefs.total_file_bytes(entries),
+                "files_bytes": total_file_bytes(entries),
                 "payload_paths": paths,
                 "payload_bytes": payload,
                 "missing": missing,

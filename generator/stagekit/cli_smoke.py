@@ -166,7 +166,7 @@ def parse_images(items: list[str]) -> dict[Stage, str]:
 
 def options_from_args(args: argparse.Namespace) -> Any:
     """The :class:`~stagekit.smoke.SmokeOptions` the parsed arguments ask for."""
-    from stagekit.smoke import DEFAULT_STAGES, SmokeOptions
+    from stagekit.smoke_report import DEFAULT_STAGES, SmokeOptions
 
     stages = tuple(Stage(s) for s in args.stages) if args.stages else DEFAULT_STAGES
     return SmokeOptions(

@@ -57,7 +57,12 @@ class Project:
         return self.path / "Dockerfile"
 
     def payload_paths(self, entrypoint: str) -> tuple[str, ...]:
-        """The payload's image paths with ``{entrypoint}`` replaced by the ENTRYPOINT's program."""
+        """The payload's image paths with ``{entrypoint}`` replaced by the ENTRYPOINT's program.
+
+        Without a program the placeholder stays, so the measurement reports it missing.
+        """
+        if not entrypoint:
+            return self.payload
         return tuple(path.replace("{entrypoint}", entrypoint) for path in self.payload)
 
 

@@ -1,21 +1,21 @@
 """What ``stagekit smoke`` judges, as pure functions: image metadata, the image filesystem, sizes.
 
 Nothing here talks to an engine: :mod:`stagekit.smoke` gathers the data (``docker inspect``,
-``docker history``, ``docker export``) and hands it to these functions, which the fast tier tests
-directly. Each judgement is a :class:`Check`; ``skipped`` checks never fail a run.
+``docker history``, ``docker export`` read by :mod:`stagekit.imagefs`) and hands it to these
+functions, which the fast tier tests directly. Each judgement is a :class:`Check`; ``skipped``
+checks never fail a run.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import re
-import tarfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from stagekit.errors import ValidationError
+from stagekit.imagefs import FsEntry
 from stagekit.model import Base, Stage
 
 #: What the release stage may add besides the payload and the base image: the CA bundle and
@@ -30,7 +30,6 @@ SHELL_NAMES = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "bus
 #: Programs the exec probe tries to start: PATH lookup, the usual path, distroless debug's.
 SHELL_PROBES = ("sh", "/bin/sh", "/busybox/sh")
 SHELL_FREE_BASES = frozenset({Base.SCRATCH, Base.DISTROLESS})
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
 @dataclass(frozen=True)
@@ -284,125 +283,16 @@ def parse_size(text: str) -> int:
     return size
 
 
-# --- the image filesystem -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FsEntry:
-    kind: str  # file, dir, symlink, hardlink, other
-    size: int
-    link: str = ""
-
-
-def scan_tar(stream: io.RawIOBase | io.BufferedIOBase) -> dict[str, FsEntry]:
-    """Every path of a flattened filesystem tar (``docker export``), read as a stream."""
-    entries: dict[str, FsEntry] = {}
-    with tarfile.open(fileobj=stream, mode="r|") as archive:
-        for member in archive:
-            name = member.name[2:] if member.name.startswith("./") else member.name
-            path = "/" + name.strip("/")
-            if member.isreg():
-                entry = FsEntry("file", member.size)
-            elif member.isdir():
-                entry = FsEntry("dir", 0)
-            elif member.issym():
-                entry = FsEntry("symlink", 0, member.linkname)
-            elif member.islnk():
-                entry = FsEntry("hardlink", 0, "/" + member.linkname.lstrip("./"))
-            else:
-                entry = FsEntry("other", 0)
-            entries[path] = entry
-    return entries
+# --- shells in the image filesystem (read by stagekit.imagefs) -----------------------------------
 
 
 def find_shells(entries: Mapping[str, FsEntry]) -> list[str]:
+    """Every path of the image named like a shell (folders aside), sorted."""
     return sorted(
         path
         for path, entry in entries.items()
         if entry.kind != "dir" and path.rsplit("/", 1)[-1] in SHELL_NAMES
     )
-
-
-def resolve_path(entries: Mapping[str, FsEntry], path: str, limit: int = 40) -> str | None:
-    """``path`` with every symlink in it followed inside the image; ``None`` on a loop."""
-    parts = [p for p in path.split("/") if p]
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == ".":
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = "/" + "/".join([*resolved, part])
-        entry = entries.get(candidate)
-        if entry is not None and entry.kind == "symlink":
-            hops += 1
-            if hops > limit:
-                return None
-            if entry.link.startswith("/"):
-                resolved = []
-            parts = [p for p in entry.link.split("/") if p] + parts
-            continue
-        resolved.append(part)
-    return "/" + "/".join(resolved)
-
-
-def which(entries: Mapping[str, FsEntry], program: str, path_env: str = DEFAULT_PATH) -> str:
-    """Where the runtime finds ``program`` (absolute, or looked up in PATH)."""
-    if "/" in program:
-        return program
-    for folder in path_env.split(":"):
-        candidate = f"{folder.rstrip('/')}/{program}"
-        resolved = resolve_path(entries, candidate)
-        if resolved and entries.get(resolved, FsEntry("other", 0)).kind == "file":
-            return candidate
-    return program
-
-
-def measure_payload(
-    entries: Mapping[str, FsEntry], paths: Iterable[str]
-) -> tuple[int, tuple[str, ...]]:
-    """Bytes of the regular files at or below ``paths`` (each counted once), and missing paths."""
-    files: set[str] = set()
-    missing: list[str] = []
-    for path in paths:
-        resolved = resolve_path(entries, path)
-        entry = entries.get(resolved) if resolved else None
-        if resolved is not None and entry is not None and entry.kind == "file":
-            files.add(resolved)
-            continue
-        # A folder (tars need not list folders themselves): every regular file below it.
-        prefix = (resolved or "").rstrip("/") + "/"
-        below = [p for p, e in entries.items() if e.kind == "file" and p.startswith(prefix)]
-        if resolved is None or (entry is None and not below):
-            missing.append(path)
-        files.update(below)
-    return sum(entries[p].size for p in files), tuple(missing)
-
-
-class ChunkStream(io.RawIOBase):
-    """A readable stream over an iterator of byte chunks (the SDK's export generator)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, target: Any) -> int:
-        while not self._buffer:
-            try:
-                self._buffer = next(self._chunks)
-            except StopIteration:
-                return 0
-        size = min(len(target), len(self._buffer))
-        target[:size] = self._buffer[:size]
-        self._buffer = self._buffer[size:]
-        return size
 
 
 def lint_check(result: Any) -> Check:

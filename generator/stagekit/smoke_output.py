@@ -17,7 +17,8 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 from rich.text import Text
 
-from stagekit.smoke import (
+from stagekit.smoke_checks import format_bytes
+from stagekit.smoke_report import (
     BuildOutput,
     CheckFinished,
     PhaseStarted,
@@ -26,7 +27,6 @@ from stagekit.smoke import (
     StageFinished,
     StageStarted,
 )
-from stagekit.smoke_checks import format_bytes
 
 if TYPE_CHECKING:
     from typing import TextIO

@@ -3,16 +3,14 @@
 
 from __future__ import annotations
 
-import io
 import sys
-import tarfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from stagekit.model import Language
 
-from benchmarks import generation, imagefs, report, stats
+from benchmarks import generation, report, stats
 from benchmarks.buildlog import cached_labels, dependency_steps, parse_steps, short_instruction
 from benchmarks.measure import skip_reason
 from benchmarks.sources import MARK, change_one_line, change_text, naive_dockerfile
@@ -149,90 +147,6 @@ def test_empty_tables_say_so() -> None:
     table = Table("Nothing", [Column("a")])
     assert "(nothing measured)" in render_text(table)
     assert "| - |" in render_markdown(table)
-
-
-# --- image filesystem -----------------------------------------------------------------------------
-
-
-def _tar(members: list[tuple[str, str, Any]]) -> io.BytesIO:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, kind, value in members:
-            info = tarfile.TarInfo(name)
-            if kind == "file":
-                info.size = len(value)
-                archive.addfile(info, io.BytesIO(value))
-                continue
-            if kind == "dir":
-                info.type = tarfile.DIRTYPE
-            elif kind == "symlink":
-                info.type = tarfile.SYMTYPE
-                info.linkname = value
-            elif kind == "hardlink":
-                info.type = tarfile.LNKTYPE
-                info.linkname = value
-            archive.addfile(info)
-    buffer.seek(0)
-    return buffer
-
-
-@pytest.fixture
-def entries() -> dict[str, imagefs.Entry]:
-    return imagefs.scan_tar(
-        _tar(
-            [
-                ("./usr/", "dir", None),
-                ("./usr/bin/python3.13", "file", b"x" * 1000),
-                ("./usr/bin/python3", "symlink", "python3.13"),
-                ("./usr/local/bin/python3", "symlink", "/usr/bin/python3"),
-                ("./app/.venv/lib/site.py", "file", b"y" * 200),
-                ("./app/.venv/lib/copy.py", "hardlink", "app/.venv/lib/site.py"),
-                ("./app/.venv/bin/python", "symlink", "/usr/local/bin/python3"),
-                ("./lib", "symlink", "usr/lib"),
-                ("./usr/lib/libc.so", "file", b"z" * 50),
-                ("./etc/ssl/certs/ca-certificates.crt", "file", b"c" * 30),
-            ]
-        )
-    )
-
-
-def test_scan_normalizes_paths_and_kinds(entries: dict[str, imagefs.Entry]) -> None:
-    assert entries["/usr/bin/python3.13"] == imagefs.Entry("file", 1000)
-    assert entries["/usr"].kind == "dir"
-    assert entries["/usr/bin/python3"] == imagefs.Entry("symlink", 0, "python3.13")
-    assert entries["/app/.venv/lib/copy.py"].link == "/app/.venv/lib/site.py"
-    assert imagefs.total_file_bytes(entries) == 1280
-
-
-def test_resolve_follows_symlink_chains(entries: dict[str, imagefs.Entry]) -> None:
-    assert imagefs.resolve(entries, "/app/.venv/bin/python") == "/usr/bin/python3.13"
-    assert imagefs.resolve(entries, "/lib/libc.so") == "/usr/lib/libc.so"
-    assert imagefs.resolve(entries, "/nope") is None
-
-
-def test_resolve_gives_up_on_a_loop() -> None:
-    looped = {"/a": imagefs.Entry("symlink", 0, "/b"), "/b": imagefs.Entry("symlink", 0, "/a")}
-    assert imagefs.resolve(looped, "/a") is None
-
-
-def test_payload_paths_substitute_the_entrypoint() -> None:
-    assert imagefs.payload_paths(["{entrypoint}"], ["/usr/local/bin/app", "serve"]) == [
-        "/usr/local/bin/app"
-    ]
-    assert imagefs.payload_paths(["{entrypoint}", "/app"], None) == ["/app"]
-
-
-def test_measure_counts_each_file_once(entries: dict[str, imagefs.Entry]) -> None:
-    size, missing = imagefs.measure(
-        entries, ["/app/.venv/bin/python", "/usr/bin/python3", "/app", "/missing"]
-    )
-    # python3.13 once (two links to it), site.py once (a hard link to it), nothing for /missing.
-    assert size == 1000 + 200
-    assert missing == ["/missing"]
-
-
-def test_measure_a_folder_the_tar_does_not_list(entries: dict[str, imagefs.Entry]) -> None:
-    assert imagefs.measure(entries, ["/etc/ssl"]) == (30, [])
 
 
 # --- build logs -----------------------------------------------------------------------------------

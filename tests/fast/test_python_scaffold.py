@@ -394,7 +394,7 @@ def cookiecutter_run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess
         json.dumps({"cookiecutters_dir": str(home / "t"), "replay_dir": str(home / "r")})
     )
     out = tmp_path / "cc-out"
-    result = subprocess.run(
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -412,7 +412,6 @@ def cookiecutter_run(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess
         timeout=120,
         check=False,
     )
-    return result
 
 
 def cookiecutter_cli(tmp_path: Path, *extra: str) -> Path:

@@ -9,7 +9,6 @@ import json
 import os
 import socket
 import sys
-import tarfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -20,24 +19,14 @@ from typing import Any
 import pytest
 from stagekit import cli_smoke
 from stagekit.errors import NotAProjectError, ValidationError
+from stagekit.imagefs import FsEntry
+from stagekit.loopback import PortInUseError, check_port_free, http_status, tcp_accepts
 from stagekit.model import Base, Stage
 from stagekit.project import load_project
-from stagekit.smoke import (
-    PortInUseError,
-    SmokeOptions,
-    SmokeReport,
-    StageResult,
-    _failure_line,
-    _Run,
-    build_args,
-    check_port_free,
-    http_status,
-    tcp_accepts,
-)
+from stagekit.smoke import _failure_line, _Run, build_args
 from stagekit.smoke_checks import (
     SIZE_ALLOWANCE,
     Check,
-    FsEntry,
     Payload,
     find_shells,
     format_bytes,
@@ -50,14 +39,11 @@ from stagekit.smoke_checks import (
     judge_payload,
     judge_size_budget,
     judge_user,
-    measure_payload,
     parse_size,
-    resolve_path,
-    scan_tar,
     skipped,
-    which,
 )
 from stagekit.smoke_output import make_console, render_report, verdict
+from stagekit.smoke_report import SmokeOptions, SmokeReport, StageResult
 
 from tests.helpers import render_project
 
@@ -206,96 +192,17 @@ def test_judge_no_shell() -> None:
     assert odd.ok and "exec of sh refused; /bin/sh: start failed (oom)" in odd.detail
 
 
-# --- the image filesystem ----------------------------------------------------------------------
-
-
-def _tar(members: list[tuple[str, str, Any]]) -> io.BytesIO:
-    """A tar like ``docker export``: (name, kind, size-or-link)."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, kind, value in members:
-            info = tarfile.TarInfo(name)
-            if kind == "file":
-                info.size = value
-                archive.addfile(info, io.BytesIO(b"\0" * value))
-            elif kind == "dir":
-                info.type = tarfile.DIRTYPE
-                archive.addfile(info)
-            elif kind == "symlink":
-                info.type = tarfile.SYMTYPE
-                info.linkname = value
-                archive.addfile(info)
-            elif kind == "hardlink":
-                info.type = tarfile.LNKTYPE
-                info.linkname = value
-                archive.addfile(info)
-    buffer.seek(0)
-    return buffer
-
-
-@pytest.fixture
-def fs() -> dict[str, FsEntry]:
-    return scan_tar(
-        _tar(
-            [
-                (".dockerenv", "file", 0),
-                ("bin", "symlink", "usr/bin"),
-                ("usr/", "dir", None),
-                ("usr/bin/", "dir", None),
-                ("usr/bin/python3.13", "file", 6000),
-                ("usr/bin/python3", "symlink", "python3.13"),
-                ("usr/local/bin/app", "file", 1000),
-                ("app/.venv/bin/python", "symlink", "/usr/bin/python3"),
-                ("app/.venv/lib/site.py", "file", 300),
-                ("app/.venv/lib/copy.py", "hardlink", "app/.venv/lib/site.py"),
-                ("etc/passwd", "file", 50),
-            ]
-        )
-    )
-
-
-def test_scan_tar_normalizes_paths(fs: dict[str, FsEntry]) -> None:
-    assert fs["/.dockerenv"].kind == "file"
-    assert fs["/usr/bin"].kind == "dir"
-    assert fs["/bin"] == FsEntry("symlink", 0, "usr/bin")
-    assert fs["/app/.venv/lib/copy.py"].kind == "hardlink"
-
-
-def test_resolve_path_follows_links(fs: dict[str, FsEntry]) -> None:
-    assert resolve_path(fs, "/bin/python3") == "/usr/bin/python3.13"
-    assert resolve_path(fs, "/app/.venv/bin/python") == "/usr/bin/python3.13"
-    assert resolve_path(fs, "/usr/local/bin/../bin/app") == "/usr/local/bin/app"
-    loop = {"/a": FsEntry("symlink", 0, "/b"), "/b": FsEntry("symlink", 0, "/a")}
-    assert resolve_path(loop, "/a") is None
-
-
-def test_which_uses_path(fs: dict[str, FsEntry]) -> None:
-    assert which(fs, "app") == "/usr/local/bin/app"
-    assert which(fs, "python3", "/usr/bin") == "/usr/bin/python3"
-    assert which(fs, "/abs/prog") == "/abs/prog"
-    assert which(fs, "nothere") == "nothere"
-
-
-def test_measure_payload(fs: dict[str, FsEntry]) -> None:
-    assert measure_payload(fs, ["/usr/local/bin/app"]) == (1000, ())
-    # A folder counts its files once; hard links add nothing; a link to a file counts the file.
-    assert measure_payload(fs, ["/app/.venv", "/app/.venv/bin/python"]) == (6300, ())
-    assert measure_payload(fs, ["/usr/bin/python3", "/bin/python3.13"]) == (6000, ())
-    assert measure_payload(fs, ["/nope"]) == (0, ("/nope",))
+# --- shells in the image filesystem ----------------------------------------------------------
 
 
 def test_find_shells() -> None:
-    entries = scan_tar(
-        _tar(
-            [
-                ("busybox/", "dir", None),
-                ("busybox/sh", "symlink", "busybox"),
-                ("busybox/busybox", "file", 10),
-                ("usr/share/sh/", "dir", None),  # a folder named sh is no shell
-                ("bin/bash", "file", 10),
-            ]
-        )
-    )
+    entries = {
+        "/busybox": FsEntry("dir"),
+        "/busybox/sh": FsEntry("symlink", 0, "busybox"),
+        "/busybox/busybox": FsEntry("file", 10),
+        "/usr/share/sh": FsEntry("dir"),  # a folder named sh is no shell
+        "/bin/bash": FsEntry("file", 10),
+    }
     assert find_shells(entries) == ["/bin/bash", "/busybox/busybox", "/busybox/sh"]
 
 
@@ -744,11 +651,14 @@ def test_cli_no_engine(
 def test_smoke_refuses_a_remote_engine(tmp_path: Path) -> None:
     from stagekit.engine import Endpoint
     from stagekit.errors import EngineError
+
+    # Imported the way docs/smoke.md shows the library.
+    from stagekit.smoke import SmokeOptions as Options
     from stagekit.smoke import smoke
 
     folder = render_project(tmp_path, "go", "scratch")
     with pytest.raises(EngineError, match="remote"):
-        smoke(SmokeOptions(folder), endpoint=Endpoint("tcp://build-box:2376", "DOCKER_HOST"))
+        smoke(Options(folder), endpoint=Endpoint("tcp://build-box:2376", "DOCKER_HOST"))
 
 
 def test_cli_not_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -761,7 +671,13 @@ def test_cli_not_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def _events() -> list[Any]:
-    from stagekit.smoke import BuildOutput, CheckFinished, PhaseStarted, StageFinished, StageStarted
+    from stagekit.smoke_report import (
+        BuildOutput,
+        CheckFinished,
+        PhaseStarted,
+        StageFinished,
+        StageStarted,
+    )
 
     result = StageResult(Stage.TEST, True, 3.2, "p/x:test", 900_000_000, "built", 7)
     return [

@@ -1,0 +1,232 @@
+"""The ``stagekit lint`` checks of what Docker's own tools read: the Dockerfile (hadolint and the
+staged-Dockerfile contract), compose.yaml and docker-bake.hcl.
+
+``docker compose config`` and ``docker buildx bake --print`` only parse: no check needs an engine.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+from stagekit import dockerfile_checks
+from stagekit.lint_context import (
+    CheckSkipError,
+    Finding,
+    LintContext,
+    ToolError,
+    load_yaml,
+    tail,
+)
+
+DOCKERFILE = "Dockerfile"
+COMPOSE_FILE = "compose.yaml"
+BAKE_FILE = "docker-bake.hcl"
+BAKE_TARGETS = ("test", "debug", "release", "release-multi")
+MULTI_PLATFORMS = ("linux/amd64", "linux/arm64")
+
+
+# --- 1. hadolint ------------------------------------------------------------------------------
+
+
+def check_hadolint(ctx: LintContext) -> list[Finding]:
+    """hadolint at its default threshold; every finding it reports is an error."""
+    ctx.file(DOCKERFILE)
+    hadolint = ctx.tool("hadolint")
+    # Only the project's own .hadolint.yaml may configure it, never the user's home.
+    with tempfile.TemporaryDirectory(prefix="stagekit-hadolint-") as home:
+        result = ctx.run(
+            [hadolint, "-f", "json", "--no-color", DOCKERFILE],
+            env={"HOME": home, "XDG_CONFIG_HOME": home},
+        )
+    try:
+        items = json.loads(result.stdout or "[]")
+    except ValueError:
+        raise ToolError(
+            f"hadolint exited {result.returncode}: {tail(result.stdout + result.stderr)}"
+        ) from None
+    if not isinstance(items, list):
+        raise ToolError("hadolint printed JSON that is not a list")
+    findings = [
+        Finding(
+            "hadolint", DOCKERFILE, item.get("line"), f"{item.get('code')} {item.get('message')}"
+        )
+        for item in items
+    ]
+    if result.returncode not in (0, 1) or (result.returncode == 1 and not findings):
+        raise ToolError(f"hadolint exited {result.returncode}: {tail(result.stderr)}")
+    return findings
+
+
+# --- 2. Dockerfile structure ------------------------------------------------------------------
+
+
+def check_dockerfile(ctx: LintContext) -> list[Finding]:
+    """The staged-Dockerfile contract, on BuildKit's own parse of the file."""
+    path = ctx.project / DOCKERFILE
+    if not path.is_file():
+        return [Finding("dockerfile", DOCKERFILE, None, "no Dockerfile in the project")]
+    try:
+        import dockerfile  # noqa: F401  (probe: the parser is a compiled extension)
+    except ImportError:
+        raise CheckSkipError(
+            "the Python package 'dockerfile' (BuildKit's parser) is not installed"
+        ) from None
+    text = path.read_text(encoding="utf-8", errors="replace")
+    return [
+        Finding("dockerfile", DOCKERFILE, p.line, p.message, p.severity)
+        for p in dockerfile_checks.check_dockerfile(text)
+    ]
+
+
+# --- 3. compose.yaml --------------------------------------------------------------------------
+
+
+def _docker_plugin_missing(result: subprocess.CompletedProcess[str]) -> bool:
+    text = result.stderr + result.stdout
+    return result.returncode != 0 and (
+        "unknown command" in text or "is not a docker command" in text
+    )
+
+
+def check_compose(ctx: LintContext) -> list[Finding]:
+    """``docker compose config -q``: the file is valid for Compose v2 (no engine needed)."""
+    ctx.file(COMPOSE_FILE)
+    docker = ctx.tool("docker")
+    result = ctx.run(
+        [docker, "compose", "--project-name", "stagekit-lint", "-f", COMPOSE_FILE, "config", "-q"]
+    )
+    if _docker_plugin_missing(result):
+        raise CheckSkipError("the docker compose plugin (Compose v2) is not installed")
+    if result.returncode != 0:
+        return [
+            Finding("compose", COMPOSE_FILE, None, f"docker compose config: {tail(result.stderr)}")
+        ]
+    return []
+
+
+def published_host(spec: Any) -> str | None:
+    """The host address of a Compose/``docker run -p`` port spec, or None if it has none."""
+    if isinstance(spec, Mapping):
+        host = spec.get("host_ip")
+        return str(host) if host else None
+    text = str(spec).strip()
+    if text.startswith("["):
+        host, sep, _ = text[1:].partition("]")
+        return host if sep else None
+    parts = text.split(":")
+    return parts[0] if len(parts) >= 3 else None
+
+
+def is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_compose_ports(ctx: LintContext) -> list[Finding]:
+    """Every port compose.yaml publishes is bound to 127.0.0.1 (the debugger is unauthenticated)."""
+    path = ctx.file(COMPOSE_FILE)
+    data = load_yaml(path)
+    if not isinstance(data, Mapping) or not isinstance(data.get("services"), Mapping):
+        return [
+            Finding("compose-ports", COMPOSE_FILE, None, "compose.yaml has no services mapping")
+        ]
+    findings = []
+    for name, service in data["services"].items():
+        if not isinstance(service, Mapping):
+            continue
+        if service.get("network_mode") == "host":
+            findings.append(
+                Finding(
+                    "compose-ports",
+                    COMPOSE_FILE,
+                    None,
+                    f"service {name}: network_mode host publishes every port on every interface",
+                )
+            )
+        for spec in service.get("ports") or []:
+            if not is_loopback(published_host(spec)):
+                shown = json.dumps(spec) if isinstance(spec, Mapping) else str(spec)
+                findings.append(
+                    Finding(
+                        "compose-ports",
+                        COMPOSE_FILE,
+                        None,
+                        f"service {name}: port {shown} is published on every interface; "
+                        'bind it to 127.0.0.1 ("127.0.0.1:HOST:CONTAINER")',
+                    )
+                )
+    return findings
+
+
+# --- 4. docker-bake.hcl -----------------------------------------------------------------------
+
+
+def check_bake(ctx: LintContext) -> list[Finding]:
+    """``docker buildx bake --print``: the file parses and has the contract's targets."""
+    ctx.file(BAKE_FILE)
+    docker = ctx.tool("docker")
+    result = ctx.run([docker, "buildx", "bake", "-f", BAKE_FILE, "--print", *BAKE_TARGETS])
+    if _docker_plugin_missing(result):
+        raise CheckSkipError("the docker buildx plugin is not installed")
+    if result.returncode != 0:
+        return [
+            Finding(
+                "bake", BAKE_FILE, None, f"docker buildx bake --print: {tail(result.stderr, 4)}"
+            )
+        ]
+    try:
+        targets = json.loads(result.stdout).get("target", {})
+    except (ValueError, AttributeError):
+        raise ToolError(
+            f"docker buildx bake --print printed no JSON: {tail(result.stdout)}"
+        ) from None
+    findings = []
+    for name in ("test", "debug", "release"):
+        stage = targets.get(name, {}).get("target")
+        if stage != name:
+            findings.append(
+                Finding(
+                    "bake", BAKE_FILE, None, f"target {name!r} builds stage {stage!r}, not {name!r}"
+                )
+            )
+    multi = targets.get("release-multi", {})
+    if multi.get("target") != "release":
+        findings.append(
+            Finding("bake", BAKE_FILE, None, "target 'release-multi' must build stage 'release'")
+        )
+    missing = [p for p in MULTI_PLATFORMS if p not in (multi.get("platforms") or [])]
+    if missing:
+        findings.append(
+            Finding(
+                "bake",
+                BAKE_FILE,
+                None,
+                f"target 'release-multi' lacks platform(s) {', '.join(missing)}",
+            )
+        )
+    default = ctx.run([docker, "buildx", "bake", "-f", BAKE_FILE, "--print"])
+    try:
+        default_targets = sorted(json.loads(default.stdout).get("target", {}))
+    except (ValueError, AttributeError):
+        default_targets = []
+    if default.returncode != 0 or default_targets != ["release"]:
+        findings.append(
+            Finding(
+                "bake",
+                BAKE_FILE,
+                None,
+                f"group 'default' must build exactly ['release'], not {default_targets}",
+            )
+        )
+    return findings
