@@ -15,6 +15,11 @@ from stagekit.model import Base, Language
 from stagekit.render import generate
 
 REPO = Path(__file__).resolve().parents[1]
+#: Free text that breaks every file syntax a scaffold writes if it is not escaped: Jinja,
+#: quotes, backslashes, shell/HCL/Rust interpolation, Markdown, a newline and a tab.
+NASTY = '{{ 7*7 }} "quotes" \\back\\slash ${{ x }} $HOME %{y} `tick` #{z}\nsecond line\tand a tab'
+NASTY_OWNER = 'O\'Brien & {% raw %} "Ops" ${{ team }}'
+
 CACHE = REPO / ".cache" / "native"
 
 

@@ -9,14 +9,16 @@ import tarfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import docker.errors
+import pytest
+from stagekit.engine import created_label
 
-from tests.docker.conftest import Built
+from tests.docker.conftest import SOURCE_DATE_EPOCH, Built
 
 PORT = 8080
 MB = 1_000_000
@@ -29,6 +31,8 @@ HARDENED: dict[str, Any] = {
     "security_opt": ["no-new-privileges"],
     "user": "65532:65532",
 }
+#: File names that are a shell (or a multi-call binary that is one).
+SHELLS = ("sh", "bash", "ash", "dash", "busybox")
 # Loopback requests must never go through an HTTP(S)_PROXY from the environment.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -125,3 +129,69 @@ def copy_project(built: Built, dest: Path) -> Path:
 def remove_image(client: Any, tag: str) -> None:
     with suppress(docker.errors.ImageNotFound):
         client.images.remove(tag, force=True)
+
+
+def assert_release_metadata(client: Any, built: Built, entrypoint: list[str]) -> dict[str, Any]:
+    """The release image's config as the contract wants it; the config, for more checks."""
+    config: dict[str, Any] = client.images.get(built.images["release"]).attrs["Config"]
+    assert config["User"] == "65532:65532"
+    assert config["Entrypoint"] == entrypoint
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.created"] == created_label(SOURCE_DATE_EPOCH)
+    assert labels["org.opencontainers.image.revision"] == "test"
+    return config
+
+
+def run_hardened_release(
+    client: Any, built: Built, label: str, more: Callable[[int], None] | None = None
+) -> list[dict[str, Any]]:
+    """Run the release image as production would (read-only, no capabilities, no new privileges,
+    published on 127.0.0.1 only): it answers /healthz and /hello, runs every process as 65532,
+    turns healthy within a bound and exits 0 soon after SIGTERM. ``more(port)`` checks the
+    language's own endpoints. Returns the container's JSON log lines."""
+    started = time.monotonic()
+    with running(
+        client, built.images["release"], ports={f"{PORT}/tcp": ("127.0.0.1", None)}, **HARDENED
+    ) as container:
+        port = host_port(container, PORT)
+        status, body, answered = wait_for_json(f"http://127.0.0.1:{port}/healthz", 15)
+        print(f"{label}: /healthz answered {status} {body} after {answered:.2f}s")
+        assert (status, body) == (200, {"status": "ok"})
+        status, body = get_json(f"http://127.0.0.1:{port}/hello?name=stagekit")
+        assert (status, body) == (200, {"message": "Hello, stagekit!"})
+        if more is not None:
+            more(port)
+
+        processes = container.top()["Processes"]
+        assert {p[0] for p in processes} == {"65532"}, f"processes run as {processes}"
+
+        state = health_status(container)
+        while state != "healthy" and time.monotonic() - started < HEALTHY_WITHIN:
+            time.sleep(0.2)
+            state = health_status(container)
+        print(f"{label}: health {state!r} {time.monotonic() - started:.1f}s after start")
+        assert state == "healthy", f"health is {state!r} after {HEALTHY_WITHIN:.0f}s"
+
+        stopping = time.monotonic()
+        container.kill(signal="SIGTERM")
+        result = container.wait(timeout=30)
+        stopped_after = time.monotonic() - stopping
+        logs = container.logs().decode()
+        print(f"{label}: SIGTERM -> exit {result['StatusCode']} in {stopped_after:.2f}s")
+        assert result["StatusCode"] == 0, f"exit code {result['StatusCode']}; logs:\n{logs}"
+        assert stopped_after < STOP_WITHIN, f"took {stopped_after:.1f}s to stop"
+        return [json.loads(line) for line in logs.splitlines() if line.strip()]
+
+
+def assert_no_shell(client: Any, image: str, base: str) -> dict[str, tarfile.TarInfo]:
+    """No shell among the image's files, and none starts; the image's entries, for more checks."""
+    entries = image_entries(client, image)
+    shells = [n for n, m in entries.items() if not m.isdir() and n.rsplit("/", 1)[-1] in SHELLS]
+    assert shells == [], f"shells in the {base} image: {shells}"
+    container = client.containers.create(image, entrypoint=["/bin/sh", "-c", "true"])
+    try:
+        with pytest.raises(docker.errors.APIError, match="no such file or directory"):
+            container.start()
+    finally:
+        container.remove(force=True)
+    return entries

@@ -21,23 +21,23 @@ from typing import Any
 
 import docker.errors
 import pytest
-from stagekit.engine import BuildOutcome, created_label
+from stagekit.engine import BuildOutcome
 from stagekit.errors import ValidationError
 from stagekit.names import validate_project_name
 
-from tests.docker.conftest import SOURCE_DATE_EPOCH, Built
+from tests.docker.conftest import Built
 from tests.docker.support import (
     HARDENED,
-    HEALTHY_WITHIN,
     MB,
     PORT,
-    STOP_WITHIN,
+    assert_no_shell,
+    assert_release_metadata,
     copy_project,
     get_json,
-    health_status,
     host_port,
     image_entries,
     remove_image,
+    run_hardened_release,
     running,
     wait_for_json,
 )
@@ -269,54 +269,21 @@ def test_release_runs_hardened_healthy_and_stops_on_sigterm(
     builds: Callable[[str, str], Built], docker_client: Any, base: str
 ) -> None:
     built = builds("python", base)
-    image = built.images["release"]
-    config = docker_client.images.get(image).attrs["Config"]
-    assert config["User"] == "65532:65532"
-    assert config["Entrypoint"] == ["/app/.venv/bin/python", "-m", package(built)]
+    entrypoint = ["/app/.venv/bin/python", "-m", package(built)]
+    config = assert_release_metadata(docker_client, built, entrypoint)
     assert "HOME=/home/nonroot" in config["Env"]
-    labels = config["Labels"]
-    assert labels["org.opencontainers.image.created"] == created_label(SOURCE_DATE_EPOCH)
-    assert labels["org.opencontainers.image.revision"] == "test"
 
-    started = time.monotonic()
-    with running(
-        docker_client, image, ports={f"{PORT}/tcp": ("127.0.0.1", None)}, **HARDENED
-    ) as container:
-        port = host_port(container, PORT)
-        status, body, answered = wait_for_json(f"http://127.0.0.1:{port}/healthz", 15)
-        print(f"python/{base}: /healthz answered {status} {body} after {answered:.2f}s")
-        assert (status, body) == (200, {"status": "ok"})
-        status, body = get_json(f"http://127.0.0.1:{port}/hello?name=stagekit")
-        assert (status, body) == (200, {"message": "Hello, stagekit!"})
+    def index_names_the_project(port: int) -> None:
         status, body = get_json(f"http://127.0.0.1:{port}/")
         assert status == 200 and body["name"] == built.project.name, body
 
-        processes = container.top()["Processes"]
-        assert {p[0] for p in processes} == {"65532"}, f"processes run as {processes}"
-
-        state = health_status(container)
-        while state != "healthy" and time.monotonic() - started < HEALTHY_WITHIN:
-            time.sleep(0.2)
-            state = health_status(container)
-        healthy_after = time.monotonic() - started
-        print(f"python/{base}: health {state!r} {healthy_after:.1f}s after start")
-        assert state == "healthy", f"health is {state!r} after {HEALTHY_WITHIN:.0f}s"
-
-        stopping = time.monotonic()
-        container.kill(signal="SIGTERM")
-        result = container.wait(timeout=30)
-        stopped_after = time.monotonic() - stopping
-        logs = container.logs().decode()
-        print(f"python/{base}: SIGTERM -> exit {result['StatusCode']} in {stopped_after:.2f}s")
-        assert result["StatusCode"] == 0, f"exit code {result['StatusCode']}; logs:\n{logs}"
-        assert stopped_after < STOP_WITHIN, f"took {stopped_after:.1f}s to stop"
-        lines = [json.loads(line) for line in logs.splitlines() if line.strip()]
-        messages = [line["msg"] for line in lines]
-        assert messages[0] == "starting" and messages[-1] == "stopped", messages
-        assert any(m.startswith("Uvicorn running on") for m in messages), messages
-        assert any(line.get("path") == "/hello" and line.get("status") == 200 for line in lines), (
-            "no structured access log line"
-        )
+    lines = run_hardened_release(docker_client, built, f"python/{base}", index_names_the_project)
+    messages = [line["msg"] for line in lines]
+    assert messages[0] == "starting" and messages[-1] == "stopped", messages
+    assert any(m.startswith("Uvicorn running on") for m in messages), messages
+    assert any(line.get("path") == "/hello" and line.get("status") == 200 for line in lines), (
+        "no structured access log line"
+    )
 
 
 @pytest.mark.parametrize("base", BASES)
@@ -367,16 +334,7 @@ def test_release_has_no_shell(
     builds: Callable[[str, str], Built], docker_client: Any, base: str
 ) -> None:
     built = builds("python", base)
-    image = built.images["release"]
-    entries = image_entries(docker_client, image)
-    shells = [
-        n
-        for n, m in entries.items()
-        if not m.isdir() and n.rsplit("/", 1)[-1] in ("sh", "bash", "ash", "dash", "busybox")
-    ]
-    assert shells == [], f"shells in the {base} image: {shells}"
-    with pytest.raises((docker.errors.ContainerError, docker.errors.APIError)):
-        docker_client.containers.run(image, entrypoint=["/bin/sh", "-c", "true"], remove=True)
+    entries = assert_no_shell(docker_client, built.images["release"], base)
     if base == "scratch":
         tops = {n.split("/", 1)[0] for n in entries if n}
         assert tops <= {"app", "etc", "home", "usr", "lib64", "lib"}, sorted(tops)

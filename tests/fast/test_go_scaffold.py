@@ -23,6 +23,8 @@ from stagekit.names import default_module_path
 from stagekit.render import generate
 
 from tests.helpers import (
+    NASTY,
+    NASTY_OWNER,
     REPO,
     dockerfile_word,
     files_of,
@@ -34,8 +36,6 @@ from tests.helpers import (
 SCAFFOLD = REPO / "scaffolds" / "go"
 BASES = [base.value for base in Base]
 VERSIONS = list(builtin(Language.GO).versions)
-NASTY = '{{ 7*7 }} "quotes" \\back\\slash ${{ x }} $HOME %{y} `tick`\nsecond line\tand a tab'
-NASTY_OWNER = 'O\'Brien & {% raw %} "Ops" ${{ team }}'
 GO = shutil.which("go")
 needs_go = pytest.mark.skipif(GO is None, reason="no Go toolchain on this machine")
 
@@ -288,45 +288,6 @@ def test_free_text_lands_literally_and_every_file_parses(tmp_path: Path) -> None
     assert NASTY in readme and " ".join(NASTY_OWNER.split()) in readme
 
 
-def test_bake_file_parses(tmp_path: Path) -> None:
-    docker = shutil.which("docker")
-    if (
-        docker is None
-        or subprocess.run(
-            [docker, "buildx", "version"], capture_output=True, check=False
-        ).returncode
-        != 0
-    ):
-        pytest.skip("docker buildx is not installed")
-    project = render_project(tmp_path, "go", description=NASTY)
-    result = subprocess.run(
-        [
-            docker,
-            "buildx",
-            "bake",
-            "--print",
-            "-f",
-            "docker-bake.hcl",
-            "test",
-            "debug",
-            "release",
-            "release-multi",
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"},
-    )
-    assert result.returncode == 0, result.stderr
-    targets = json.loads(result.stdout)["target"]
-    assert targets["release"]["target"] == "release"
-    assert targets["release"]["args"]["CREATED"] == "2023-11-14T22:13:20Z"
-    assert targets["release-multi"]["platforms"] == ["linux/amd64", "linux/arm64"]
-    assert "secret" not in targets["release"], "no CA secret unless CA_BUNDLE is set"
-
-
 @needs_go
 def test_older_catalog_version_vets_and_tests(tmp_path: Path) -> None:
     """Go 1.25 projects (`go 1.25` in go.mod) are checked with the newer host toolchain."""
@@ -335,34 +296,3 @@ def test_older_catalog_version_vets_and_tests(tmp_path: Path) -> None:
     for command in (["go", "vet", "./..."], ["go", "test", "./..."]):
         result = run(command, project)
         assert result.returncode == 0, f"{command}:\n{result.stdout}{result.stderr}"
-
-
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_makefile_targets_and_ca_secret(tmp_path: Path) -> None:
-    project = render_project(tmp_path, "go")
-    targets = ["build", "test", "debug", "release", "run", "smoke", "lint", "clean"]
-
-    def dry_run(*args: str) -> str:
-        result = subprocess.run(
-            ["make", "-n", *args],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    assert "docker buildx build" in dry_run(*targets)
-    without = dry_run("test")
-    assert "--secret" not in without and "src=" not in without, without
-    with_ca = dry_run("test", "CA_BUNDLE=/tmp/ca.pem")
-    assert "--secret id=ca_bundle,src=/tmp/ca.pem" in with_ca, with_ca
-    debug = dry_run("debug")
-    assert "-p 127.0.0.1:40000:40000" in debug and "0.0.0.0" not in debug
-    compose = yaml.safe_load((project / "compose.yaml").read_text())
-    app, dbg = compose["services"]["app"], compose["services"]["debug"]
-    assert app["read_only"] is True and app["cap_drop"] == ["ALL"]
-    assert app["build"]["target"] == "release" and dbg["profiles"] == ["debug"]
-    assert all(port.startswith("127.0.0.1:") for port in app["ports"] + dbg["ports"])
