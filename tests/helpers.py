@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 from stagekit.answers import defaults, validate
 from stagekit.catalog import builtin
+from stagekit.loopback import free_port
 from stagekit.model import Base, Language
 from stagekit.render import generate
 
@@ -76,6 +80,30 @@ def hadolint_binary() -> str:
     return found
 
 
+def cookiecutter_run(
+    tmp_path: Path, scaffold: Path, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the `cookiecutter` command itself on ``scaffold``, isolated from the user's config;
+    the project lands in ``tmp_path/cc-out``."""
+    home = tmp_path / "cc-home"
+    home.mkdir(exist_ok=True)
+    config = home / "config.yaml"
+    config.write_text(
+        json.dumps({"cookiecutters_dir": str(home / "t"), "replay_dir": str(home / "r")})
+    )
+    command = [sys.executable, "-m", "cookiecutter", str(scaffold), "--no-input"]
+    command += ["-o", str(tmp_path / "cc-out"), "--config-file", str(config), *extra]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+def cookiecutter_cli(tmp_path: Path, scaffold: Path, *extra: str) -> Path:
+    """Render ``scaffold`` with the `cookiecutter` command itself; the rendered project."""
+    result = cookiecutter_run(tmp_path, scaffold, *extra)
+    assert result.returncode == 0, f"cookiecutter failed:\n{result.stdout}{result.stderr}"
+    (project,) = list((tmp_path / "cc-out").iterdir())
+    return project
+
+
 def files_of(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes()
@@ -91,3 +119,27 @@ def dockerfile_word(raw: str) -> str:
     for char in chars:
         out.append(next(chars) if char == "\\" else char)
     return "".join(out)
+
+
+def native_service_index(binary: Path, within: float = 10.0) -> Any:
+    """Run a built service natively on a free loopback port, return what ``GET /`` answers once
+    it answers (bounded), then stop it with SIGTERM, which must end it with exit code 0."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(binary)], env={"PORT": str(port), "LOG_LEVEL": "error"}, stdout=subprocess.DEVNULL
+    )
+    try:
+        info = None
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
+                    info = json.load(response)
+                break
+            except OSError:
+                time.sleep(0.05)
+        assert info is not None, f"the service did not answer within {within:g} s"
+        return info
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0, "SIGTERM must give exit code 0"

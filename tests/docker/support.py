@@ -31,6 +31,8 @@ HARDENED: dict[str, Any] = {
     "security_opt": ["no-new-privileges"],
     "user": "65532:65532",
 }
+#: What a scratch release holds besides the app: the non-root user and the CA bundle.
+SCRATCH_ETC = ("etc/group", "etc/passwd", "etc/ssl/certs/ca-certificates.crt")
 #: File names that are a shell (or a multi-call binary that is one).
 SHELLS = ("sh", "bash", "ash", "dash", "busybox")
 # Loopback requests must never go through an HTTP(S)_PROXY from the environment.
@@ -183,10 +185,14 @@ def run_hardened_release(
         return [json.loads(line) for line in logs.splitlines() if line.strip()]
 
 
+def regular_files(entries: dict[str, tarfile.TarInfo]) -> set[str]:
+    return {name for name, member in entries.items() if not member.isdir()}
+
+
 def assert_no_shell(client: Any, image: str, base: str) -> dict[str, tarfile.TarInfo]:
     """No shell among the image's files, and none starts; the image's entries, for more checks."""
     entries = image_entries(client, image)
-    shells = [n for n, m in entries.items() if not m.isdir() and n.rsplit("/", 1)[-1] in SHELLS]
+    shells = sorted(n for n in regular_files(entries) if n.rsplit("/", 1)[-1] in SHELLS)
     assert shells == [], f"shells in the {base} image: {shells}"
     container = client.containers.create(image, entrypoint=["/bin/sh", "-c", "true"])
     try:

@@ -30,6 +30,7 @@ from tests.docker.conftest import Built, build_args
 from tests.docker.support import (
     MB,
     PORT,
+    SCRATCH_ETC,
     assert_no_shell,
     assert_release_metadata,
     binary_path,
@@ -37,6 +38,7 @@ from tests.docker.support import (
     file_from_image,
     get_json,
     host_port,
+    regular_files,
     remove_image,
     run_hardened_release,
     running,
@@ -144,14 +146,8 @@ def test_release_has_no_shell(
     built = builds("go", base)
     entries = assert_no_shell(docker_client, built.images["release"], base)
     if base == "scratch":
-        files = {name for name, member in entries.items() if not member.isdir()}
-        payload = {
-            "etc/passwd",
-            "etc/group",
-            "etc/ssl/certs/ca-certificates.crt",
-            binary_path(built).lstrip("/"),
-        }
-        assert files == payload, sorted(files)
+        files = regular_files(entries)
+        assert files == {*SCRATCH_ETC, binary_path(built).lstrip("/")}, sorted(files)
 
 
 # --- the debug container ----------------------------------------------------------------------

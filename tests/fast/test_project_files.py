@@ -1,4 +1,5 @@
-"""What every scaffold's bake file, Makefile and compose.yaml promise, the same in each language.
+"""What every scaffold promises the same way in each language: plain cookiecutter renders what
+stagekit renders, and the bake file, Makefile and compose.yaml hold their contract.
 
 The lint gates (test_quality_gates.py) hold every combination to the contract; these tests read
 the tools' own output for one project per language and assert the values users rely on.
@@ -14,14 +15,61 @@ from pathlib import Path
 
 import pytest
 import yaml
+from stagekit.answers import defaults, validate
 from stagekit.catalog import builtin
-from stagekit.model import Language
+from stagekit.model import Base, Language
+from stagekit.render import generate
 
-from tests.helpers import NASTY, render_project
+from tests.helpers import NASTY, cookiecutter_cli, files_of, hadolint_binary, render_project
 
 LANGUAGES = [language.value for language in Language]
+#: Every language, base and catalog version, supported or not (plain cookiecutter renders all).
+EVERY_VERSION = [
+    pytest.param(language.value, base.value, version, id=f"{language}-{base}-{version}")
+    for language in Language
+    for base in Base
+    for version in builtin(language).versions
+]
 BAKE_TARGETS = ("test", "debug", "release", "release-multi")
 MAKE_TARGETS = ("build", "test", "debug", "release", "run", "smoke", "lint", "clean")
+
+
+@pytest.mark.parametrize("base", [base.value for base in Base])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_plain_cookiecutter_renders_what_stagekit_renders(
+    tmp_path: Path, lang: str, base: str
+) -> None:
+    scaffold = builtin(Language(lang))
+    plain = cookiecutter_cli(tmp_path, scaffold.path, f"base={base}")
+    given = {"base": base}
+    answers = validate(scaffold, {**defaults(scaffold, given), **given})
+    (tmp_path / "stagekit").mkdir()
+    ours = generate(scaffold, answers, tmp_path / "stagekit" / answers.project_name).path
+    plain_files, our_files = files_of(plain), files_of(ours)
+    assert sorted(plain_files) == sorted(our_files)
+    different = [name for name in plain_files if plain_files[name] != our_files[name]]
+    assert different == [], f"cookiecutter and stagekit disagree on {different}"
+
+
+@pytest.mark.parametrize(("lang", "base", "version"), EVERY_VERSION)
+def test_hadolint_reports_nothing(tmp_path: Path, lang: str, base: str, version: str) -> None:
+    scaffold = builtin(Language(lang))
+    if scaffold.supports(Base(base), version):
+        project = render_project(tmp_path, lang, base, version=version)
+    else:
+        # stagekit refuses the combination; lint what plain cookiecutter would still give.
+        project = cookiecutter_cli(tmp_path, scaffold.path, f"base={base}", f"version={version}")
+    result = subprocess.run(
+        [hadolint_binary(), "--no-color", "Dockerfile"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0 and result.stdout.strip() == "", (
+        f"hadolint on {lang}/{base}/{version}:\n{result.stdout}{result.stderr}"
+    )
 
 
 def buildx() -> str | None:

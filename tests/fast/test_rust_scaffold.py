@@ -11,32 +11,28 @@ import os
 import random
 import re
 import shutil
-import socket
 import string
 import subprocess
-import sys
 import time
 import tomllib
-import urllib.request
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from stagekit.answers import defaults, validate
 from stagekit.catalog import builtin
 from stagekit.model import Base, Language
 from stagekit.names import ProjectNames
-from stagekit.render import generate
 
 from tests.helpers import (
     NASTY,
     NASTY_OWNER,
     REPO,
+    cookiecutter_cli,
     files_of,
-    hadolint_binary,
     native_caches,
+    native_service_index,
     render_project,
 )
 
@@ -212,23 +208,6 @@ def test_relock_refuses_a_lock_it_cannot_template() -> None:
 # --- the Dockerfile -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize("base", BASES)
-def test_hadolint_reports_nothing(tmp_path: Path, base: str, version: str) -> None:
-    project = render_project(tmp_path, "rust", base, version=version)
-    result = subprocess.run(
-        [hadolint_binary(), "--no-color", "Dockerfile"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0 and result.stdout.strip() == "", (
-        f"hadolint on rust/{base}/{version}:\n{result.stdout}{result.stderr}"
-    )
-
-
 @pytest.mark.parametrize("base", BASES)
 def test_dockerfile_keeps_the_contract(tmp_path: Path, base: str) -> None:
     import dockerfile
@@ -352,55 +331,9 @@ def test_the_dependency_recipe_hides_name_version_and_description(tmp_path: Path
 # --- plain cookiecutter = stagekit ---------------------------------------------------------
 
 
-def cookiecutter_cli(tmp_path: Path, *extra: str) -> Path:
-    """Render with the `cookiecutter` command itself, isolated from the user's config."""
-    home = tmp_path / "cc-home"
-    home.mkdir()
-    config = home / "config.yaml"
-    config.write_text(
-        json.dumps({"cookiecutters_dir": str(home / "t"), "replay_dir": str(home / "r")})
-    )
-    out = tmp_path / "cc-out"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cookiecutter",
-            str(SCAFFOLD),
-            "--no-input",
-            "-o",
-            str(out),
-            "--config-file",
-            str(config),
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, f"cookiecutter failed:\n{result.stdout}{result.stderr}"
-    (project,) = list(out.iterdir())
-    return project
-
-
-@pytest.mark.parametrize("base", BASES)
-def test_plain_cookiecutter_renders_what_stagekit_renders(tmp_path: Path, base: str) -> None:
-    plain = cookiecutter_cli(tmp_path, f"base={base}")
-    scaffold = builtin(Language.RUST)
-    given = {"base": base}
-    answers = validate(scaffold, {**defaults(scaffold, given), **given})
-    (tmp_path / "stagekit").mkdir()
-    ours = generate(scaffold, answers, tmp_path / "stagekit" / answers.project_name).path
-    plain_files, our_files = files_of(plain), files_of(ours)
-    assert sorted(plain_files) == sorted(our_files)
-    different = [name for name in plain_files if plain_files[name] != our_files[name]]
-    assert different == [], f"cookiecutter and stagekit disagree on {different}"
-
-
 def test_derived_names_agree_with_stagekit(tmp_path: Path) -> None:
     name = "my-rust-svc"
-    plain = cookiecutter_cli(tmp_path, f"project_name={name}")
+    plain = cookiecutter_cli(tmp_path, SCAFFOLD, f"project_name={name}")
     names = ProjectNames.derive(name)
     manifest = tomllib.loads((plain / "Cargo.toml").read_text())
     assert manifest["package"]["name"] == names.project
@@ -409,12 +342,6 @@ def test_derived_names_agree_with_stagekit(tmp_path: Path) -> None:
 
 
 # --- free text is data ---------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @needs_cargo
@@ -431,25 +358,7 @@ def test_free_text_lands_literally_and_every_file_parses(tmp_path: Path) -> None
     assert built.returncode == 0, built.stderr[-3000:]
     binary = tmp_path / "svc"
     shutil.copy2(target / "debug" / "demo-svc", binary)
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(binary)], env={"PORT": str(port), "LOG_LEVEL": "error"}, stdout=subprocess.DEVNULL
-    )
-    try:
-        info = None
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
-                    info = json.load(response)
-                break
-            except OSError:
-                time.sleep(0.05)
-        assert info is not None, "the service did not answer within 10 s"
-        assert info["description"] == NASTY
-    finally:
-        proc.terminate()
-        assert proc.wait(timeout=10) == 0, "SIGTERM must give exit code 0"
+    assert native_service_index(binary)["description"] == NASTY
 
     import dockerfile
 
