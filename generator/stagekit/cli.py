@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from stagekit import __version__
 from stagekit.errors import EXIT_INTERRUPTED, StagekitError
+from stagekit.model import Base, Language
 
 NEW_EXAMPLES = """\
 examples:
@@ -65,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     new.add_argument("dest", nargs="?", type=Path, help="folder to create (default: ./NAME)")
     new.add_argument("--name", dest="project_name", help="project name, e.g. payments-api")
-    new.add_argument("--lang", dest="language", choices=["go", "rust", "python"])
-    new.add_argument("--base", choices=["distroless", "scratch", "alpine"], help="runtime base")
+    new.add_argument("--lang", dest="language", choices=[x.value for x in Language])
+    new.add_argument("--base", choices=[x.value for x in Base], help="runtime base")
     new.add_argument("--version", dest="version", help="language version (from the catalog)")
     new.add_argument("--port", help="HTTP port the service listens on")
     new.add_argument("--description", help="one-paragraph description")
@@ -105,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a JSON Schema (draft 2020-12) of the answers `stagekit new --answers` "
         "takes: choices from the scaffold catalog, defaults from the org config.",
     )
-    schema.add_argument("--lang", dest="language", choices=["go", "rust", "python"])
+    schema.add_argument("--lang", dest="language", choices=[x.value for x in Language])
     schema.add_argument("--scaffold", metavar="NAME|PATH|GIT_URL", help="one scaffold's answers")
     _config_option(schema)
 
