@@ -1,27 +1,29 @@
 #!/usr/bin/env bash
-# Installs Debian's Docker Engine (docker.io), buildx, compose and mmdebstrap where they are missing.
-# On Debian 12 they come from Debian 13's archive, pinned at low priority so nothing else upgrades.
+# Installs the Debian packages the test suite needs where their tools are missing: docker.io,
+# docker-cli, buildx, compose, mmdebstrap, iptables, iproute2, util-linux (the list, with the
+# minimum version of each: tests/engine/aptsource.py). A no-op, in well under a second, when all
+# are present.
+#
+# Each package comes from where apt has a new-enough version: the candidate, else Debian 13
+# (trixie), whose source is added pinned at priority 100 when no apt source has trixie yet, so
+# nothing else on the host moves to Debian 13. Decided from `apt-cache policy`, never from
+# /etc/os-release (see docs/test-engine.md, "Host packages").
 set -euo pipefail
+cd "$(dirname "$0")/.."
+aptsource=tests/engine/aptsource.py
 
-need=()
-command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
-docker buildx version >/dev/null 2>&1 || need+=(docker-buildx)
-docker compose version >/dev/null 2>&1 || need+=(docker-compose)
-command -v mmdebstrap >/dev/null 2>&1 || need+=(mmdebstrap)
-command -v iptables >/dev/null 2>&1 || need+=(iptables)
-# tests/engine needs ip (the bridge) and setsid (a detached dockerd); minimal images may lack them.
-command -v ip >/dev/null 2>&1 || need+=(iproute2)
-command -v setsid >/dev/null 2>&1 || need+=(util-linux)
-[ ${#need[@]} -eq 0 ] && exit 0
+missing=$(python3 "$aptsource" missing)
+[ -z "$missing" ] && exit 0
+mapfile -t need <<<"$missing"
 
 if [ "$(id -u)" != 0 ]; then
   echo "install-engine: missing ${need[*]}; run as root to install them" >&2
   exit 1
 fi
-
-. /etc/os-release
 export DEBIAN_FRONTEND=noninteractive
-if [ "${VERSION_CODENAME:-}" = bookworm ]; then
+
+if ! grep -Eqs '^[^#]*[[:space:]]trixie([[:space:]]|$)' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+  /etc/apt/sources.list.d/*.sources; then
   cat >/etc/apt/sources.list.d/stagekit-trixie.sources <<SRC
 Types: deb
 URIs: http://deb.debian.org/debian
@@ -34,9 +36,24 @@ Package: *
 Pin: release n=trixie
 Pin-Priority: 100
 PIN
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends -t trixie "${need[@]}" >/dev/null
-else
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+apt-get update -qq
+chosen=$(apt-cache policy "${need[@]}" | python3 "$aptsource" specs "${need[@]}")
+mapfile -t specs <<<"$chosen"
+echo "install-engine: apt-get install ${specs[*]}" >&2
+
+# The suite runs its own dockerd: packages must not start the system's daemons (docker.io would
+# start docker.service and containerd; a registry package its registry). policy-rc.d stops the
+# start during the install; systemctl disable stops them coming back at boot.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# stagekit install-engine: no service starts during its install\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  trap 'rm -f "$policy"' EXIT
+fi
+apt-get install -y -qq --no-install-recommends "${specs[@]}" >/dev/null
+if [ -d /run/systemd/system ]; then
+  while read -r unit; do
+    [ -n "$unit" ] && systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  done < <(python3 "$aptsource" services "${need[@]}")
 fi

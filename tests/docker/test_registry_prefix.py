@@ -132,8 +132,7 @@ def test_network_build_args_reach_the_go_download_steps(
 ) -> None:
     """With GOPROXY pointed at a closed port, a step that downloads modules must fail there."""
     scaffold = builtin(Language.GO)
-    if "GOPROXY" not in network_args(scaffold):
-        pytest.skip("the Go scaffold does not declare GOPROXY in _stagekit.network_args yet")
+    assert "GOPROXY" in network_args(scaffold), "the Go scaffold must let an org set GOPROXY"
     reason = buildable("go", "distroless")
     if reason is not None:
         pytest.skip(reason)

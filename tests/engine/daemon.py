@@ -26,6 +26,7 @@ import docker
 import docker.errors
 import requests
 
+from tests.engine.aptsource import missing_packages
 from tests.engine.errors import DaemonStartError, EngineError, EngineInstallError
 from tests.engine.paths import EnginePaths
 from tests.engine.recipes import STANDIN_LABEL, names_a_standin
@@ -91,22 +92,8 @@ def ensure_daemon(timeout: float = 60, paths: EnginePaths | None = None) -> str:
 
 
 def ensure_installed() -> None:
-    """Install Debian's docker.io, buildx, compose, mmdebstrap and iptables where missing."""
-    missing = [
-        tool
-        for tool in ("dockerd", "docker", "mmdebstrap", "iptables", "ip", "setsid")
-        if not shutil.which(tool)
-    ]
-    if not missing:
-        buildx = subprocess.run(
-            ["docker", "buildx", "version"],
-            capture_output=True,
-            timeout=30,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-        if buildx.returncode != 0:
-            missing.append("docker-buildx")
+    """Install the host packages the suite needs (tests/engine/aptsource.py) where missing."""
+    missing = missing_packages()
     if not missing:
         return
     try:
