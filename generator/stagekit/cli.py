@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from stagekit import __version__
-from stagekit.errors import EXIT_INTERRUPTED, StagekitError
+from stagekit.errors import EXIT_INTERRUPTED, EXIT_USAGE, StagekitError
 from stagekit.model import Base, Language
 
 NEW_EXAMPLES = """\
@@ -33,13 +33,6 @@ org config (docs/platform-teams.md): --config FILE, else $STAGEKIT_CONFIG, else
 """
 
 MAIN_EPILOG = """\
-commands:
-  new        create a service from a scaffold
-  smoke      build, run and judge a generated project on a Docker Engine
-  lint       check a generated project's Dockerfile and files
-  scaffolds  list the scaffolds and what each offers
-  schema     print the JSON Schema of the answers (for portals such as Backstage)
-
 exit codes: 0 ok, 1 a check failed, 2 bad input, 3 no Docker Engine, 4 a build failed,
 130 interrupted. See docs/cli.md.
 """
@@ -133,8 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stagekit import cli_smoke
 
             return cli_smoke.run(args)
-        parser.print_help()
-        return 0
+        # No command is a usage error, as argparse treats one: the help goes where errors go.
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
     except StagekitError as exc:
         print_error(exc)
         return exc.exit_code
@@ -194,8 +188,10 @@ def cmd_new(args: argparse.Namespace) -> int:
         )
         if getattr(args, key) is not None
     }
-    if args.project_name is None and args.dest is not None and "/" not in str(args.dest):
-        flags["project_name"] = str(args.dest)
+    if args.project_name is None and args.dest is not None:
+        # The folder's own name is the project's (`new /srv/x/ledger-api` → ledger-api); one
+        # that breaks the name rules is refused by them, never replaced by a default.
+        flags["project_name"] = args.dest.absolute().name
     dest_parent = args.dest.absolute().parent if args.dest is not None else Path.cwd()
     config = load_config(dest_parent, args.config)
     file_answers = load_answers_file(args.answers) if args.answers else {}
@@ -259,7 +255,9 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     from stagekit import lint as lint_module
+    from stagekit.project import load_project
 
+    load_project(args.project)  # refuses a folder that is not a stagekit project, as smoke does
     report = lint_module.lint(args.project)
     if args.json:
         print(report.to_json())

@@ -6,9 +6,6 @@ hint saying what to do, and the exit code the CLI maps it to. Only ``stagekit.cl
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Sequence
-
 # Exit codes, documented in docs/cli.md. Kept small and stable: scripts depend on them.
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # smoke or lint ran and found a problem
@@ -101,22 +98,3 @@ class BuildError(StagekitError):
         super().__init__(f"build of stage {stage!r} failed", hint)
         self.stage = stage
         self.log_tail = log_tail
-
-    @classmethod
-    def from_process(
-        cls, stage: str, process: subprocess.CompletedProcess[str], lines: int = 25
-    ) -> BuildError:
-        """Build the error from a finished ``docker buildx build`` process."""
-        output = (process.stdout or "") + (process.stderr or "")
-        tail = "\n".join(output.rstrip().splitlines()[-lines:])
-        return cls(stage, tail)
-
-
-class CheckFailedError(StagekitError):
-    """A smoke or lint run finished and at least one check failed."""
-
-    exit_code = EXIT_CHECK_FAILED
-
-    def __init__(self, message: str, failures: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.failures = list(failures)

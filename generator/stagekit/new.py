@@ -69,6 +69,10 @@ def resolve_answers(
     given = sources.merged()
     explicit = {**sources.file, **sources.flags}  # what the user said for this project
     _check_early(given)
+    if scaffold is not None or "language" in explicit:
+        _check_module_path(
+            explicit, scaffold.language if scaffold else _language(given["language"])
+        )
     if scaffold is not None and "language" in given and given["language"] != scaffold.language:
         raise ValidationError(
             "language", f"{given['language']!r} does not match the scaffold's {scaffold.language}"
@@ -96,6 +100,7 @@ def resolve_answers(
     if scaffold is None:
         language = _language(given.get("language", Language.GO.value))
         scaffold = scaffold_for_language(language)
+    _check_module_path(explicit, scaffold.language)
     module_path = given.get("module_path")
     if isinstance(module_path, str) and "{project_name}" in module_path:
         name = str(given.get("project_name", scaffold.defaults["project_name"]))
@@ -139,6 +144,16 @@ def _check_early(given: Mapping[str, Any]) -> None:
         validate_project_name(str(given["project_name"]))
     if "language" in given:
         _language(given["language"])
+
+
+def _check_module_path(explicit: Mapping[str, Any], language: Language) -> None:
+    """A module path said for this project is a Go answer; an org default may name one for all."""
+    if "module_path" in explicit and language is not Language.GO:
+        raise ValidationError(
+            "module_path",
+            f"a module path is for Go projects, and this one is {language.value}",
+            "drop --module (or module_path from the answers file)",
+        )
 
 
 def _missing(given: Mapping[str, Any], scaffold: Scaffold | None) -> list[str]:

@@ -29,6 +29,22 @@ def _validator(check: Callable[[str], object]) -> Validator:
     return validate
 
 
+def _text(
+    message: str, default: str, check: Callable[[str], object], instruction: str | None = None
+) -> str:
+    """Ask for text with ``default`` shown dimmed in the empty field: Enter takes it, and what is
+    typed replaces it (questionary's own ``default`` pre-fills the buffer, so typing appends)."""
+    import questionary
+
+    answer: str = questionary.text(
+        message,
+        validate=_validator(lambda text: check(text or default)),
+        instruction=instruction,
+        placeholder=[("class:placeholder fg:ansibrightblack", default)],
+    ).unsafe_ask()
+    return answer or default
+
+
 def ask(
     given: Mapping[str, Any],
     scaffold_for: Callable[[Language], Scaffold],
@@ -40,12 +56,12 @@ def ask(
     answers = dict(given)
     try:
         if "project_name" not in answers:
-            answers["project_name"] = questionary.text(
+            answers["project_name"] = _text(
                 "Project name:",
-                default="hello-service",
-                validate=_validator(validate_project_name),
+                "hello-service",
+                validate_project_name,
                 instruction="(lowercase letters, digits and hyphens)",
-            ).unsafe_ask()
+            )
         if "language" not in answers:
             answers["language"] = questionary.select(
                 "Language:", choices=[lang.value for lang in Language], default="go"
@@ -70,31 +86,29 @@ def ask(
                 default=choices[0] if choices else None,
             ).unsafe_ask()
         if "port" not in answers:
-            answers["port"] = questionary.text(
+            answers["port"] = _text(
                 "HTTP port:",
-                default=str(fallback["port"]),
-                validate=_validator(lambda text: check_port(text, scaffold.debug_port)),
-            ).unsafe_ask()
+                str(fallback["port"]),
+                lambda text: check_port(text, scaffold.debug_port),
+            )
         if "description" not in answers:
-            answers["description"] = questionary.text(
+            answers["description"] = _text(
                 "Short description:",
-                default=str(fallback["description"]),
-                validate=_validator(
-                    lambda text: check_text("description", text, MAX_DESCRIPTION, True)
-                ),
-            ).unsafe_ask()
+                str(fallback["description"]),
+                lambda text: check_text("description", text, MAX_DESCRIPTION, True),
+            )
         if "owner" not in answers:
-            answers["owner"] = questionary.text(
+            answers["owner"] = _text(
                 "Owner (author or team):",
-                default=str(fallback["owner"]),
-                validate=_validator(lambda text: check_text("owner", text, MAX_OWNER, False)),
-            ).unsafe_ask()
+                str(fallback["owner"]),
+                lambda text: check_text("owner", text, MAX_OWNER, False),
+            )
         if scaffold.language is Language.GO and "module_path" not in answers:
-            answers["module_path"] = questionary.text(
+            answers["module_path"] = _text(
                 "Go module path:",
-                default=default_module_path(str(answers["owner"]), str(answers["project_name"])),
-                validate=_validator(validate_module_path),
-            ).unsafe_ask()
+                default_module_path(str(answers["owner"]), str(answers["project_name"])),
+                validate_module_path,
+            )
         print_summary(answers)
         if not questionary.confirm("Create the project?", default=True).unsafe_ask():
             raise AbortedError("cancelled: nothing was created")

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,9 @@ from stagekit.catalog import Scaffold
 from stagekit.errors import DestinationError, RenderError
 
 ANSWERS_FILE = ".stagekit.json"
+#: What no scaffold defines, though a copy of one may hold it: bytecode (pip compiles the .py files
+#: of the scaffolds inside an installed stagekit), OS and editor droppings. Never rendered.
+NOT_SCAFFOLD_CONTENT = ("__pycache__", "*.pyc", "*.pyo", ".DS_Store", "Thumbs.db", "*~", ".*.swp")
 #: Answer keys cookiecutter treats as choice lists; they are matched against the choices as is.
 _CHOICE_KEYS = frozenset({"base", "version"})
 
@@ -83,6 +87,7 @@ def generate(
     staging = Path(tempfile.mkdtemp(prefix=".stagekit-", dir=parent))
     try:
         rendered = _render(scaffold, answers, staging, registry)
+        _drop_foreign_files(rendered)
         _write_extra_files(rendered, scaffold, extra_files or {})
         _write_answers_file(rendered, scaffold, answers, registry, record or {})
         written = tuple(sorted(_relative_files(rendered)))
@@ -152,6 +157,20 @@ def _render(
             "nothing was written; this is a bug in the scaffold if it is a built-in one",
         ) from exc
     return Path(project)
+
+
+def _drop_foreign_files(project: Path) -> None:
+    # cookiecutter copies the template folder as it finds it on disk: whatever lies there that
+    # the scaffold does not define must not reach the project.
+    for folder, dirnames, filenames in os.walk(project):
+        for name in [*dirnames, *filenames]:
+            if any(fnmatchcase(name, pattern) for pattern in NOT_SCAFFOLD_CONTENT):
+                path = Path(folder) / name
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+        dirnames[:] = [d for d in dirnames if (Path(folder) / d).is_dir()]
 
 
 def _write_extra_files(project: Path, scaffold: Scaffold, files: Mapping[str, str]) -> None:

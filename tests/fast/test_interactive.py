@@ -12,7 +12,7 @@ import pytest
 
 DOWN = "\x1b[B"
 ENTER = "\r"
-CLEAR_LINE = "\x15"  # Ctrl-U: the text prompts start filled with their default
+CLEAR_LINE = "\x15"  # Ctrl-U: clears what was typed
 
 
 def spawn(cwd: Path) -> pexpect.spawn:
@@ -56,13 +56,13 @@ def test_select_answers_confirm_and_the_project_appears(tmp_path: Path) -> None:
     child.expect("version")
     child.send(ENTER)
     child.expect("HTTP port")
-    child.send(CLEAR_LINE + "80" + ENTER)
+    child.send("80" + ENTER)  # typed over the shown default 8080, not appended to it
     child.expect("outside 1024-65535")
     child.send(CLEAR_LINE + "9090" + ENTER)
     child.expect("description")
     child.send(ENTER)
     child.expect("Owner")
-    child.send(CLEAR_LINE + "Team Blue" + ENTER)
+    child.send("Team Blue" + ENTER)
     child.expect("Go module path")
     child.expect("github.com/team-blue/my-svc")  # default derived from owner and name
     child.send(ENTER)
@@ -80,6 +80,25 @@ def test_select_answers_confirm_and_the_project_appears(tmp_path: Path) -> None:
         "owner": "Team Blue",
         "module_path": "github.com/team-blue/my-svc",
     }
+
+
+def test_typing_replaces_the_default_and_enter_takes_it(tmp_path: Path) -> None:
+    child = spawn(tmp_path)
+    child.expect("Project name")
+    child.expect("hello-service")  # the default is shown
+    child.send("payments-api" + ENTER)
+    for prompt in ("Language", "Runtime base", "version", "HTTP port", "description", "Owner"):
+        child.expect(prompt)
+        child.send(ENTER)
+    child.expect("Go module path")
+    child.send(ENTER)
+    child.expect("Create the project")
+    child.send("y")
+    assert finish(child) == 0
+    record = json.loads((tmp_path / "payments-api" / ".stagekit.json").read_text())
+    assert record["answers"]["project_name"] == "payments-api"
+    assert record["answers"]["port"] == 8080  # Enter took the default
+    assert record["answers"]["module_path"].endswith("/payments-api")
 
 
 def test_ctrl_c_mid_prompt_creates_nothing(tmp_path: Path) -> None:

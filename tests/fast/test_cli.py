@@ -1,0 +1,66 @@
+"""The command line as people meet it: help, a bare command, DEST naming, refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from stagekit.cli import main
+
+
+def test_help_lists_each_command_once(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("new", "smoke", "lint", "scaffolds", "schema"):
+        listed = [line for line in out.splitlines() if line.split()[:1] == [command]]
+        assert len(listed) == 1, (command, listed)
+
+
+def test_a_bare_stagekit_prints_the_help_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "usage: stagekit" in captured.err and "new" in captured.err
+
+
+def test_a_dest_path_names_the_project_after_its_last_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x").mkdir()
+    dest = tmp_path / "x" / "ledger-api"
+    assert main(["new", f"{dest}/", "--lang", "go", "--base", "scratch", "--no-input"]) == 0
+    record = json.loads((dest / ".stagekit.json").read_text())
+    assert record["answers"]["project_name"] == "ledger-api"
+
+
+def test_a_dest_whose_name_breaks_the_rules_is_refused_not_renamed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dest = tmp_path / "Ledger API"
+    assert main(["new", str(dest), "--lang", "go", "--no-input"]) == 2
+    assert "project name" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("lang", ["rust", "python"])
+def test_a_module_path_for_another_language_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], lang: str
+) -> None:
+    dest = tmp_path / "svc"
+    code = main(["new", str(dest), "--lang", lang, "--module", "example.com/x/svc", "--no-input"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "module path is for Go projects" in err and len(err.strip().splitlines()) <= 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_lint_refuses_a_folder_that_is_not_a_project(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    assert main(["lint", str(tmp_path)]) == 2
+    assert "is not a stagekit project" in capsys.readouterr().err
