@@ -39,9 +39,12 @@ commands:
   lint       check a generated project's Dockerfile and files
   scaffolds  list the scaffolds and what each offers
   schema     print the JSON Schema of the answers (for portals such as Backstage)
+  update     carry the project forward to its scaffold's new revision, keeping local edits
+  check      say whether the project is behind its scaffold
+  diff       show how the project drifted from its BASE
 
 exit codes: 0 ok, 1 a check failed, 2 bad input, 3 no Docker Engine, 4 a build failed,
-130 interrupted. See docs/cli.md.
+5 update left conflicts, 130 interrupted. See docs/cli.md.
 """
 
 
@@ -113,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     from stagekit import cli_smoke
 
     cli_smoke.register(sub)
+    from stagekit.update import cli as cli_update
+
+    cli_update.register(sub)
     return parser
 
 
@@ -133,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stagekit import cli_smoke
 
             return cli_smoke.run(args)
+        if args.command in ("update", "check", "diff"):
+            from stagekit.update import cli as cli_update
+
+            return cli_update.run(args)
         parser.print_help()
         return 0
     except StagekitError as exc:

@@ -120,3 +120,26 @@ class CheckFailedError(StagekitError):
     def __init__(self, message: str, failures: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.failures = list(failures)
+
+
+EXIT_CONFLICTS = 5  # stagekit update left conflicts to resolve
+
+
+class UpdateError(StagekitError):
+    """``stagekit update`` cannot proceed (no BASE, an update in progress, ...)."""
+
+
+class DirtyTreeError(UpdateError):
+    """Files ``stagekit update`` manages have uncommitted changes."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        shown = ", ".join(paths[:8]) + (f" (+{len(paths) - 8} more)" if len(paths) > 8 else "")
+        super().__init__(
+            f"uncommitted changes in files stagekit update manages: {shown}",
+            "commit or stash them first (git stash), then run stagekit update again",
+        )
+        self.paths = list(paths)
+
+
+class NotAGitTreeError(UpdateError):
+    """The project is not inside a git work tree."""

@@ -21,8 +21,11 @@ from stagekit import __version__
 from stagekit.answers import Answers
 from stagekit.catalog import Scaffold
 from stagekit.errors import DestinationError, RenderError
+from stagekit.update.digest import project_digests, tree_digest
 
 ANSWERS_FILE = ".stagekit.json"
+#: The layout of ``.stagekit.json``; 0.1.0 wrote no ``record_schema`` (schema 1: no digests).
+RECORD_SCHEMA = 2
 #: Answer keys cookiecutter treats as choice lists; they are matched against the choices as is.
 _CHOICE_KEYS = frozenset({"base", "version"})
 
@@ -173,14 +176,22 @@ def _write_answers_file(
     registry: Mapping[str, Any] | None,
     extra: Mapping[str, Mapping[str, Any]],
 ) -> None:
+    # What `stagekit update` needs to re-render this exact project (BASE) and to tell which files
+    # the user touched: the scaffold's identity and content digest, and a digest per file.
+    identity: dict[str, Any] = {
+        "name": scaffold.name,
+        "source": scaffold.source,
+        "version": scaffold.scaffold_version,
+        "digest": tree_digest(scaffold.path),
+    }
+    if scaffold.source != "builtin" and not extra.get("scaffold", {}).get("commit"):
+        identity["path"] = str(scaffold.path.absolute())
     record: dict[str, Any] = {
+        "record_schema": RECORD_SCHEMA,
         "stagekit_version": __version__,
-        "scaffold": {
-            "name": scaffold.name,
-            "source": scaffold.source,
-            "version": scaffold.scaffold_version,
-        },
+        "scaffold": identity,
         "answers": answers.to_dict(),
+        "files": project_digests(project, frozenset({ANSWERS_FILE})),
         # What smoke and lint need to judge the project without the scaffold at hand.
         "catalog": {
             "language": scaffold.language.value,
