@@ -91,10 +91,10 @@ def apply(plan: Plan, repo: Repo, *, ci: bool) -> Applied:
         _write(state_path, json.dumps(state, indent=2).encode(), None)
         for index, change in enumerate(plan.writes):
             if change.old_path:
-                (project / change.old_path).unlink(missing_ok=True)
+                _remove(project, change.old_path)
             target = project / change.path
             if change.result is None:
-                target.unlink(missing_ok=True)
+                _remove(project, change.path)
             else:
                 _write(target, change.result, change.mode)
             if index == 0:
@@ -104,7 +104,7 @@ def apply(plan: Plan, repo: Repo, *, ci: bool) -> Applied:
         if write_record:
             _write(project / ANSWERS_FILE, dump_record(record), None)
             changed.append(ANSWERS_FILE)
-        repo.run("add", "-A", "--", *changed)
+        repo.stage(changed)
         if not ci:
             for change in plan.changes:
                 if change.status in CONFLICTS:
@@ -122,6 +122,16 @@ def _saved(repo: Repo, path: Path) -> dict[str, Any]:
         "blob": repo.hash_object(path.read_bytes()),
         "mode": path.stat().st_mode & 0o777,
     }
+
+
+def _remove(project: Path, relative: str) -> None:
+    """Delete a file, and the folders it leaves empty (git does not track folders)."""
+    path = project / relative
+    path.unlink(missing_ok=True)
+    parent = path.parent
+    while parent != project and parent.is_dir() and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
 
 
 def _write(path: Path, data: bytes, mode: int | None) -> None:
@@ -159,7 +169,7 @@ def abort(repo: Repo) -> list[str]:
             if saved["exists"]:
                 _write(target, repo.cat(saved["blob"]), int(saved["mode"]))
             else:
-                target.unlink(missing_ok=True)
+                _remove(repo.project, relative)
         repo.run("reset", "--quiet", "--", *paths, check=False)
         state_file(repo).unlink()
     return paths
@@ -189,7 +199,7 @@ def finish(repo: Repo) -> list[str]:
     with deferred_sigint():
         _write(record_path, dump_record(record), None)
         resolved = [p for p in candidates if p != ANSWERS_FILE]
-        repo.run("add", "-A", "--", *resolved, ANSWERS_FILE)
+        repo.stage([*resolved, ANSWERS_FILE])
         if state is not None:
             state_file(repo).unlink()
     return resolved

@@ -51,6 +51,15 @@ class Repo:
     def relative(self, top_path: str) -> str:
         return top_path.removeprefix(self.prefix)
 
+    def stage(self, paths: Sequence[str]) -> None:
+        """``git add`` what exists, drop from the index what is gone (no pathspec errors)."""
+        present = [p for p in paths if (self.project / p).exists()]
+        gone = [p for p in paths if not (self.project / p).exists()]
+        if present:
+            self.run("add", "-A", "--", *present)
+        if gone:
+            self.run("rm", "--cached", "--quiet", "--ignore-unmatch", "--", *gone)
+
     def hash_object(self, data: bytes) -> str:
         return self.run("hash-object", "-w", "--stdin", input_bytes=data).stdout.decode().strip()
 
