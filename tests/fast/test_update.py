@@ -471,3 +471,26 @@ def test_ctrl_c_leaves_the_tree_unchanged_or_complete(
         assert record["scaffold"]["version"] == "1.1.0"
         assert (project / "NOTICE.md").is_file()
         assert not (project / "internal" / "config").exists()
+
+
+def test_the_fleet_workflow_in_the_docs_passes_actionlint(tmp_path: Path) -> None:
+    guide = (REPO / "docs" / "platform-teams.md").read_text()
+    section = guide.split("## Keeping a fleet up to date", 1)[1]
+    workflow = section.split("```yaml\n", 1)[1].split("```\n", 1)[0]
+    assert "stagekit check --json" in workflow and "stagekit update --ci" in workflow
+    actionlint = shutil.which("actionlint") or shutil.which(
+        "actionlint", path=str(REPO / ".cache" / "native" / "bin")
+    )
+    if actionlint is None:
+        pytest.skip("actionlint not found (tests/fast/test_lint.py builds it into .cache/native)")
+    target = tmp_path / ".github" / "workflows" / "stagekit-update.yml"
+    target.parent.mkdir(parents=True)
+    target.write_text(workflow)
+    done = subprocess.run(
+        [actionlint, "-shellcheck=", "-pyflakes=", str(target)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
