@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from stagekit.catalog import builtin
 from stagekit.cli import main
+from stagekit.lint import lint
 from stagekit.model import Language
 from stagekit.update.digest import tree_digest
 from stagekit.update.shipped import extract, table
@@ -308,6 +309,11 @@ def test_ci_mode_leaves_no_unmerged_entries_and_records_pending(
     assert git(project, "ls-files", "-u") == ""
     record = json.loads((project / ".stagekit.json").read_text())
     assert record["scaffold"]["version"] == "1.1.0" and record["pending"] == ["NOTICE.md"]
+    findings = lint(project, checks=["update"]).findings
+    assert {(f.path, f.line is None) for f in findings} == {
+        ("NOTICE.md", True),
+        ("NOTICE.md", False),
+    }
     capsys.readouterr()
     assert main(["check", str(project), "--json", "--scaffold", str(v2)]) == 0
     assert json.loads(capsys.readouterr().out)["pending"] == ["NOTICE.md"]
@@ -316,6 +322,7 @@ def test_ci_mode_leaves_no_unmerged_entries_and_records_pending(
     (project / "NOTICE.md").write_text("resolved\n")
     assert update(project, "--continue") == 0
     assert "pending" not in json.loads((project / ".stagekit.json").read_text())
+    assert lint(project, checks=["update"]).ok
 
 
 def test_dirty_tree_outside_git_and_bad_set_are_refused(
