@@ -501,3 +501,31 @@ def test_the_fleet_workflow_in_the_docs_passes_actionlint(tmp_path: Path) -> Non
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_git_scaffold_is_merged_three_way_from_its_recorded_commit(
+    tmp_path: Path, revisions: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1, v2 = revisions
+    repo = tmp_path / "template"
+    shutil.copytree(v1, repo)
+    git(repo, "init", "-q")
+    commit_all(repo, "v1")
+    project = make_project(tmp_path, f"git+{repo}")
+    first = json.loads((project / ".stagekit.json").read_text())["scaffold"]["commit"]
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text() + "# a local note\n")
+    commit_all(project)
+    shutil.rmtree(repo / TPL)
+    shutil.copytree(v2 / TPL, repo / TPL)
+    shutil.copy(v2 / "cookiecutter.json", repo / "cookiecutter.json")
+    commit_all(repo, "v2")
+    capsys.readouterr()
+    assert main(["check", str(project), "--json"]) == 1
+    code, data = report(project, capsys)
+    assert data["mode"] == "three-way"
+    assert statuses(data)["Dockerfile"] == "merged"
+    assert code == 0
+    scaffold = json.loads((project / ".stagekit.json").read_text())["scaffold"]
+    assert scaffold["version"] == "1.1.0" and scaffold["commit"] != first
+    assert "# a local note" in dockerfile.read_text() and "go vet (v2)" in dockerfile.read_text()
