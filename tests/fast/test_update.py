@@ -529,3 +529,18 @@ def test_a_git_scaffold_is_merged_three_way_from_its_recorded_commit(
     scaffold = json.loads((project / ".stagekit.json").read_text())["scaffold"]
     assert scaffold["version"] == "1.1.0" and scaffold["commit"] != first
     assert "# a local note" in dockerfile.read_text() and "go vet (v2)" in dockerfile.read_text()
+
+
+def test_ci_prints_a_pull_request_body(
+    tmp_path: Path, revisions: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    v1, v2 = revisions
+    project = make_project(tmp_path, v1)
+    (project / "NOTICE.md").write_text("my own notice\n")
+    commit_all(project)
+    capsys.readouterr()
+    assert update(project, "--scaffold", str(v2), "--ci") == 5
+    body = capsys.readouterr().out
+    assert body.startswith("Scaffold update: **folder scaffold ") and "1.1.0** (three-way)" in body
+    assert "- `conflict` NOTICE.md" in body and "- `updated` Dockerfile" in body
+    assert "**1 conflict(s)**" in body and "stagekit update --continue" in body

@@ -57,7 +57,9 @@ def register(subparsers: Any) -> None:
     )
     update.add_argument("--dry-run", action="store_true", help="print the report and diff only")
     update.add_argument(
-        "--ci", action="store_true", help="no unmerged entries; conflicts listed as `pending`"
+        "--ci",
+        action="store_true",
+        help="no unmerged entries, conflicts listed as `pending`; the report is Markdown",
     )
     update.add_argument("--no-lint", action="store_true", help="skip stagekit lint afterwards")
     update.add_argument("--smoke", action="store_true", help="also run stagekit smoke afterwards")
@@ -126,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
     plan = result.plan
     if args.json:
         print(json.dumps({**plan.to_json(), "written": result.written}, indent=2))
+    elif args.ci:
+        print(plan.format_markdown())
     else:
         print(plan.format_text())
         if args.dry_run:
@@ -135,8 +139,6 @@ def run(args: argparse.Namespace) -> int:
                 "conflicts are recorded in git (git status shows them): resolve, then"
                 " `stagekit update --continue`, or `stagekit update --abort`"
             )
-        elif result.conflicts:
-            print("conflicts are committed with their markers and listed as `pending`")
     if result.conflicts:
         return EXIT_CONFLICTS
     if args.dry_run or not result.written:

@@ -64,6 +64,26 @@ class Plan:
             lines.append(f"  {change.status.value:<{width}}  {change.path}{moved}{note}")
         return "\n".join(lines)
 
+    def format_markdown(self) -> str:
+        """The report as a pull-request body (``update --ci``)."""
+        lines = [f"Scaffold update: **{self.current}** → **{self.target}** ({self.mode})", ""]
+        if self.mode == "two-way":
+            lines += ["The old scaffold revision is gone: files changed locally are conflicts.", ""]
+        lines += [
+            f"- `{c.status.value}` {c.path}"
+            + (f" (from {c.old_path})" if c.old_path else "")
+            + (f": {c.note}" if c.note else "")
+            for c in self.changes
+        ] or ["Nothing changed in the files."]
+        if self.conflicts:
+            lines += [
+                "",
+                f"**{len(self.conflicts)} conflict(s)** are committed with their markers and listed"
+                " as `pending` in `.stagekit.json` (`stagekit lint` fails until they are resolved):"
+                " resolve them on this branch, then run `stagekit update --continue`.",
+            ]
+        return "\n".join(lines)
+
     def unified_diff(self) -> str:
         """The diff the plan applies to the working tree (what --dry-run shows)."""
         out: list[str] = []
