@@ -544,3 +544,22 @@ def test_ci_prints_a_pull_request_body(
     assert body.startswith("Scaffold update: **folder scaffold ") and "1.1.0** (three-way)" in body
     assert "- `conflict` NOTICE.md" in body and "- `updated` Dockerfile" in body
     assert "**1 conflict(s)**" in body and "stagekit update --continue" in body
+
+
+def test_a_project_in_a_subfolder_of_a_monorepo(
+    tmp_path: Path, revisions: tuple[Path, Path]
+) -> None:
+    v1, v2 = revisions
+    mono = tmp_path / "mono"
+    (mono / "services").mkdir(parents=True)
+    args = ["new", str(mono / "services" / "svc"), "--name", "svc", "--scaffold", str(v1)]
+    assert main([*args, "--no-input", "--base", "scratch"]) == 0
+    project = mono / "services" / "svc"
+    (project / "NOTICE.md").write_text("my own notice\n")
+    git(mono, "init", "-q")
+    commit_all(mono, "monorepo")
+    (mono / "unrelated.txt").write_text("not managed by stagekit\n")  # dirty, but not ours
+    assert update(project, "--scaffold", str(v2)) == 5
+    assert "AA services/svc/NOTICE.md" in git(mono, "status", "--porcelain")
+    assert update(project, "--abort") == 0
+    assert git(mono, "status", "--porcelain") == "?? unrelated.txt\n"
