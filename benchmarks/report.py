@@ -96,6 +96,12 @@ def targets(report: Mapping[str, Any]) -> list[Target]:
         )
     if not generation:
         found.append(_unmeasured(stats.generation_target("any", None, None), "not measured"))
+    for row in _rows(report, "update"):
+        found.append(
+            stats.update_target(
+                row["language"], row.get("update_median_s"), row.get("new_median_s")
+            )
+        )
     imports = report.get("imports") or {}
     lazy_name = "stagekit new --no-input loads no prompt/docker/rich libraries of its own"
     if "lazy_loaded" in imports:
@@ -413,6 +419,37 @@ def targets_table(found: Sequence[Target]) -> Table:
     return table
 
 
+def update_table(report: Mapping[str, Any]) -> Table:
+    table = Table(
+        "3c. Update time: stagekit update --no-lint of an untouched project vs stagekit new",
+        [
+            Column("language"),
+            Column("base"),
+            Column("stagekit update --no-lint", True),
+            Column("stagekit new", True),
+            Column("update / new", True),
+            Column("runs", True),
+            Column("stagekit lint (apart)", True),
+        ],
+    )
+    for row in _rows(report, "update"):
+        value = row.get("ratio")
+        table.add(
+            row["language"],
+            row["base"],
+            format_seconds(row.get("update_median_s")),
+            format_seconds(row.get("new_median_s")),
+            f"{value:.2f}" if value is not None else "-",
+            len(row.get("update_s") or []),
+            format_seconds(row.get("lint_median_s")),
+        )
+    table.notes.append(
+        "An update renders BASE and THEIRS off-tree and merges every file; medians of alternating"
+        " subprocess runs after one warm-up each; lint is what update runs afterwards by default."
+    )
+    return table
+
+
 def all_tables(report: Mapping[str, Any]) -> list[Table]:
     return [
         machine_table(report),
@@ -420,6 +457,7 @@ def all_tables(report: Mapping[str, Any]) -> list[Table]:
         sizes_table(report),
         rebuild_table(report),
         *generation_tables(report),
+        update_table(report),
         reproducibility_table(report),
         targets_table(targets(report)),
     ]

@@ -18,6 +18,7 @@ import contextlib
 import json
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,7 +37,7 @@ from stagekit.imagefs import entrypoint_program, measure_payload, total_file_byt
 from stagekit.model import Base, Language
 from stagekit.project import load_project
 
-from benchmarks import generation, report
+from benchmarks import generation, report, update_time
 from benchmarks.buildlog import cached_labels, dependency_steps, parse_steps
 from benchmarks.machine import load, machine_facts, tool_versions
 from benchmarks.measure import TAG_PREFIX, Combo, Engine, plan, render
@@ -178,6 +179,7 @@ def measure_generation(settings: Settings, work: Path, data: dict[str, Any]) -> 
             continue
         rows.append(result.to_dict())
     data["generation"] = rows
+    data["update"] = measure_update(settings, work, env, data)
     say(f"start-up: {settings.startup_runs} runs of each")
     commands = {
         "stagekit --version": [settings.stagekit, "--version"],
@@ -447,6 +449,30 @@ def describe_images(engine: Engine, combos: list[Combo], data: dict[str, Any]) -
             ref = combo.images["build"]
             toolchains[ref] = engine.toolchain(combo.language, ref)
     data["toolchains_in_images"] = toolchains
+
+
+def measure_update(
+    settings: Settings, work: Path, env: dict[str, str], data: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """``stagekit update --no-lint`` of an untouched project vs ``stagekit new`` (issue 16)."""
+    rows = []
+    for language in settings.languages:
+        base = settings.bases[0] if settings.bases_given else Base.SCRATCH
+        say(f"update: {language} ({base}), {settings.generation_runs} runs of each")
+        try:
+            result = update_time.compare_update(
+                language=language.value,
+                base=base.value,
+                stagekit=settings.stagekit,
+                runs=settings.generation_runs,
+                workdir=work / f"update-{language}",
+                env=env,
+            )
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+            data["errors"].append(f"{language}/update: {exc}")
+            continue
+        rows.append(result.to_dict())
+    return rows
 
 
 # --- the run --------------------------------------------------------------------------------------

@@ -155,6 +155,22 @@ def generation_target(label: str, stagekit: float | None, cookiecutter: float | 
     )
 
 
+UPDATE_RATIO_MAX = 2.0
+
+
+def update_target(label: str, update: float | None, new: float | None) -> Target:
+    """``stagekit update --no-lint`` of an untouched project <= 2 x ``stagekit new`` (issue 16)."""
+    name = f"{label}: stagekit update ≤ {UPDATE_RATIO_MAX:g} × stagekit new"
+    value = ratio(update, new)
+    if value is None:
+        return Target(name, None, "not measured")
+    return Target(
+        name,
+        value <= UPDATE_RATIO_MAX,
+        f"median {format_seconds(update)} vs {format_seconds(new)} = {value:.2f} ×",
+    )
+
+
 def reproducible_target(label: str, first: str | None, second: str | None) -> Target:
     """The two builds (each after a prune, same SOURCE_DATE_EPOCH) have one image ID."""
     name = f"{label}: identical image IDs"

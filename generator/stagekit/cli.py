@@ -34,7 +34,7 @@ org config (docs/platform-teams.md): --config FILE, else $STAGEKIT_CONFIG, else
 
 MAIN_EPILOG = """\
 exit codes: 0 ok, 1 a check failed, 2 bad input, 3 no Docker Engine, 4 a build failed,
-130 interrupted. See docs/cli.md.
+5 update left conflicts, 130 interrupted. See docs/cli.md.
 """
 
 
@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     from stagekit import cli_smoke
 
     cli_smoke.register(sub)
+    from stagekit.update import cli as cli_update
+
+    cli_update.register(sub)
     return parser
 
 
@@ -126,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stagekit import cli_smoke
 
             return cli_smoke.run(args)
+        if args.command in ("update", "check", "diff"):
+            from stagekit.update import cli as cli_update
+
+            return cli_update.run(args)
         # No command is a usage error, as argparse treats one: the help goes where errors go.
         parser.print_help(sys.stderr)
         return EXIT_USAGE

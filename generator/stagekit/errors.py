@@ -6,12 +6,15 @@ hint saying what to do, and the exit code the CLI maps it to. Only ``stagekit.cl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 # Exit codes, documented in docs/cli.md. Kept small and stable: scripts depend on them.
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # smoke or lint ran and found a problem
 EXIT_USAGE = 2  # bad input: answers, names, files, flags
 EXIT_ENGINE = 3  # no Docker Engine answering, or BuildKit missing
 EXIT_BUILD = 4  # an image build failed
+EXIT_CONFLICTS = 5  # stagekit update left conflicts to resolve
 EXIT_INTERRUPTED = 130  # Ctrl-C
 
 
@@ -98,3 +101,23 @@ class BuildError(StagekitError):
         super().__init__(f"build of stage {stage!r} failed", hint)
         self.stage = stage
         self.log_tail = log_tail
+
+
+class UpdateError(StagekitError):
+    """``stagekit update`` cannot proceed (no BASE, an update in progress, ...)."""
+
+
+class DirtyTreeError(UpdateError):
+    """Files ``stagekit update`` manages have uncommitted changes."""
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        shown = ", ".join(paths[:8]) + (f" (+{len(paths) - 8} more)" if len(paths) > 8 else "")
+        super().__init__(
+            f"uncommitted changes in files stagekit update manages: {shown}",
+            "commit or stash them first (git stash), then run stagekit update again",
+        )
+        self.paths = list(paths)
+
+
+class NotAGitTreeError(UpdateError):
+    """The project is not inside a git work tree."""

@@ -39,6 +39,7 @@ from stagekit.lint_project import (
     jinja_leftovers,
     publish_problems,
 )
+from stagekit.update.lint_check import check_pending
 
 __all__ = [
     "CHECKS",
@@ -112,6 +113,7 @@ CHECKS: list[Check] = [
     Check("workflow", "CI workflow shape: jobs, steps, pinned actions, builds", check_workflow),
     Check("parse", "every TOML/YAML/JSON file parses", check_parse),
     Check("leftovers", "no unrendered Jinja, no template machinery", check_leftovers),
+    Check("update", "no pending stagekit update conflicts, no conflict markers", check_pending),
 ]
 
 

@@ -14,7 +14,6 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,12 @@ from stagekit import __version__
 from stagekit.answers import Answers
 from stagekit.catalog import Scaffold
 from stagekit.errors import DestinationError, RenderError
+from stagekit.model import is_scaffold_content
+from stagekit.update.digest import project_digests, tree_digest
 
 ANSWERS_FILE = ".stagekit.json"
-#: What no scaffold defines, though a copy of one may hold it: bytecode (pip compiles the .py files
-#: of the scaffolds inside an installed stagekit), OS and editor droppings. Never rendered.
-NOT_SCAFFOLD_CONTENT = ("__pycache__", "*.pyc", "*.pyo", ".DS_Store", "Thumbs.db", "*~", ".*.swp")
+#: The layout of ``.stagekit.json``; 0.1.0 wrote no ``record_schema`` (schema 1: no digests).
+RECORD_SCHEMA = 2
 #: Answer keys cookiecutter treats as choice lists; they are matched against the choices as is.
 _CHOICE_KEYS = frozenset({"base", "version"})
 
@@ -164,7 +164,7 @@ def _drop_foreign_files(project: Path) -> None:
     # the scaffold does not define must not reach the project.
     for folder, dirnames, filenames in os.walk(project):
         for name in [*dirnames, *filenames]:
-            if any(fnmatchcase(name, pattern) for pattern in NOT_SCAFFOLD_CONTENT):
+            if not is_scaffold_content(name):
                 path = Path(folder) / name
                 if path.is_dir() and not path.is_symlink():
                     shutil.rmtree(path)
@@ -192,14 +192,22 @@ def _write_answers_file(
     registry: Mapping[str, Any] | None,
     extra: Mapping[str, Mapping[str, Any]],
 ) -> None:
+    # What `stagekit update` needs to re-render this exact project (BASE) and to tell which files
+    # the user touched: the scaffold's identity and content digest, and a digest per file.
+    identity: dict[str, Any] = {
+        "name": scaffold.name,
+        "source": scaffold.source,
+        "version": scaffold.scaffold_version,
+        "digest": tree_digest(scaffold.path),
+    }
+    if scaffold.source != "builtin" and not extra.get("scaffold", {}).get("commit"):
+        identity["path"] = str(scaffold.path.absolute())
     record: dict[str, Any] = {
+        "record_schema": RECORD_SCHEMA,
         "stagekit_version": __version__,
-        "scaffold": {
-            "name": scaffold.name,
-            "source": scaffold.source,
-            "version": scaffold.scaffold_version,
-        },
+        "scaffold": identity,
         "answers": answers.to_dict(),
+        "files": project_digests(project, frozenset({ANSWERS_FILE})),
         # What smoke and lint need to judge the project without the scaffold at hand.
         "catalog": {
             "language": scaffold.language.value,

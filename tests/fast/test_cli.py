@@ -14,7 +14,7 @@ def test_help_lists_each_command_once(capsys: pytest.CaptureFixture[str]) -> Non
         main(["--help"])
     assert exited.value.code == 0
     out = capsys.readouterr().out
-    for command in ("new", "smoke", "lint", "scaffolds", "schema"):
+    for command in ("new", "smoke", "lint", "scaffolds", "schema", "update", "check", "diff"):
         listed = [line for line in out.splitlines() if line.split()[:1] == [command]]
         assert len(listed) == 1, (command, listed)
 

@@ -20,6 +20,7 @@ from stagekit.catalog import builtin
 from stagekit.errors import ScaffoldError
 from stagekit.model import Language
 from stagekit.sources import list_scaffolds, open_scaffold, resolve
+from stagekit.update.digest import tree_digest
 
 STAGEKIT = [sys.executable, "-m", "stagekit"]
 GIT_ID = ["-c", "user.name=Template Team", "-c", "user.email=t@example.com"]
@@ -112,7 +113,13 @@ def test_a_scaffold_from_a_local_folder_renders(tmp_path: Path) -> None:
     assert f"from scaffold {folder}" in result.stdout
     project = tmp_path / "ledger"
     record = json.loads((project / ".stagekit.json").read_text())
-    assert record["scaffold"] == {"name": "payments-go", "source": str(folder), "version": "7.1.0"}
+    assert record["scaffold"] == {
+        "name": "payments-go",
+        "source": str(folder),
+        "version": "7.1.0",
+        "digest": tree_digest(folder),  # what stagekit update needs to find this revision again
+        "path": str(folder),
+    }
     assert record["answers"]["language"] == "go" and record["answers"]["base"] == "scratch"
     assert (project / "cmd" / "ledger").is_dir() and (project / "Dockerfile").is_file()
     assert not (project / "cookiecutter.json").exists()
@@ -130,6 +137,7 @@ def test_a_scaffold_from_a_local_git_repository_is_cloned_at_its_commit(tmp_path
         assert result.returncode == 0, f"{spec}: {result.stderr}"
         project = tmp_path / dest
         record = json.loads((project / ".stagekit.json").read_text())
+        assert record["scaffold"].pop("digest").startswith("sha256:")
         assert record["scaffold"] == {
             "name": "payments-go",
             "source": spec,

@@ -474,6 +474,7 @@ BAD_CASES: list[tuple[str, str, Callable[[str], str], str]] = [
     ),
     ("leftovers", "README.md", lambda t: t + "{% if x %}\n", "unrendered Jinja block"),
     ("leftovers", "Makefile", lambda t: t + "# {# a note #}\n", "unrendered Jinja comment"),
+    ("update", "README.md", lambda t: t + "<<<<<<< ours\n", "conflict marker left"),
 ]
 
 

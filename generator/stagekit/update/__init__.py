@@ -1,0 +1,1 @@
+"""stagekit update, check and diff: carry a generated project forward to a new scaffold."""
