@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from stagekit import __version__
-from stagekit.errors import EXIT_INTERRUPTED, EXIT_USAGE, StagekitError
+from stagekit.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    StagekitError,
+)
 from stagekit.model import Base, Language
 
 NEW_EXAMPLES = """\
@@ -83,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="check a generated project's Dockerfile and files")
     lint.add_argument("project", nargs="?", type=Path, default=Path())
     lint.add_argument("--json", action="store_true", help="print the report as JSON")
+    lint.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) when a check was skipped, e.g. for a missing tool",
+    )
 
     scaffolds = sub.add_parser(
         "scaffolds",
@@ -270,7 +281,15 @@ def cmd_lint(args: argparse.Namespace) -> int:
         print(report.to_json())
     else:
         print(lint_module.format_report(report))
-    return 0 if report.ok else 1
+    if args.strict and report.skipped:
+        # A skipped check proved nothing; under --strict that is a failure, never a pass.
+        names = ", ".join(name for name, _reason in report.skipped)
+        print(
+            f"stagekit: lint --strict: {len(report.skipped)} check(s) skipped: {names}",
+            file=sys.stderr,
+        )
+        return EXIT_CHECK_FAILED
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
 def _print_network(project: Path) -> None:
