@@ -114,6 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--scaffold", metavar="NAME|PATH|GIT_URL", help="one scaffold's answers")
     _config_option(schema)
 
+    doctor = sub.add_parser(
+        "doctor",
+        help="check that this machine can build what stagekit generates",
+        description="Check the Docker endpoint, Engine, buildx, compose, hadolint, the org config, "
+        "the CA bundle, arm64 emulation and the base images (a project's, or every scaffold's). "
+        "Exit 0 when everything needed is there, 1 otherwise.",
+    )
+    doctor.add_argument(
+        "project", nargs="?", type=Path, help="a stagekit project (default: this folder, if one)"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
+
     from stagekit import cli_smoke
 
     cli_smoke.register(sub)
@@ -136,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_scaffolds(args)
         if args.command == "schema":
             return cmd_schema(args)
+        if args.command == "doctor":
+            return cmd_doctor(args)
         if args.command == "smoke":
             from stagekit import cli_smoke
 
@@ -268,6 +282,11 @@ def cmd_new(args: argparse.Namespace) -> int:
         for name in result.kept:
             print(f"  {name}")
     print(f"Next: cd {where} && make test && make run   (or: stagekit smoke {where})")
+    from stagekit.doctor import engine_missing_hint
+
+    hint = engine_missing_hint()
+    if hint:
+        print(hint)
     return 0
 
 
@@ -289,6 +308,39 @@ def cmd_lint(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_CHECK_FAILED
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from stagekit.doctor import doctor
+    from stagekit.project import ANSWERS_FILE
+
+    project = args.project
+    if project is None and (Path.cwd() / ANSWERS_FILE).is_file():
+        project = Path.cwd()
+    report = doctor(project.absolute() if project is not None else None)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        fancy = (sys.stdout.encoding or "").lower().replace("-", "") == "utf8"
+        marks = (
+            {"ok": "✓", "warn": "!", "fail": "✗"}
+            if fancy
+            else {"ok": "[ok]", "warn": "[warn]", "fail": "[fail]"}
+        )
+        width = max(len(check.name) for check in report.checks)
+        for check in report.checks:
+            print(f"{marks[check.status]} {check.name:<{width}}  {check.found}")
+            if check.fix:
+                print(f"  {'':<{width}}  fix: {check.fix}")
+        failed = [check.name for check in report.checks if check.status == "fail"]
+        print(
+            "doctor: everything stagekit needs is here"
+            if report.ok
+            else f"doctor: {len(failed)} problem(s): {', '.join(failed)}"
+        )
     return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
