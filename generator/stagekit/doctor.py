@@ -8,7 +8,6 @@ a project) is ``warn``. Every call to the engine, a tool or a registry is bounde
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +16,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from stagekit.engine import START_HINT, Endpoint, resolve_endpoint, system_ca_bundle
+from stagekit.engine import (
+    MIN_BUILDX,
+    MIN_COMPOSE,
+    MIN_ENGINE,
+    START_HINT,
+    Endpoint,
+    resolve_endpoint,
+    system_ca_bundle,
+    version_tuple,
+)
 from stagekit.errors import StagekitError
 
 if TYPE_CHECKING:
@@ -27,10 +35,6 @@ if TYPE_CHECKING:
 
 Status = Literal["ok", "warn", "fail"]
 
-#: What the generated Dockerfiles and stagekit's own calls need, and why (docs/cli.md cites each).
-MIN_ENGINE = (25, 0)  # HEALTHCHECK --start-interval arrived in Docker Engine 25.0 (API 1.44)
-MIN_BUILDX = (0, 13)  # the oldest buildx these builds are tested with (Debian 13's 0.13.1)
-MIN_COMPOSE = (2, 0)  # `docker compose` as a CLI plugin (Compose v2)
 CALL_TIMEOUT = 15  # seconds for one engine call, a registry look-up through the engine included
 TOOL_TIMEOUT = 20
 BINFMT_ARM64 = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
@@ -68,14 +72,6 @@ class DoctorReport:
             "endpoint": self.endpoint,
             "checks": [check.to_dict() for check in self.checks],
         }
-
-
-def version_tuple(text: str) -> tuple[int, ...] | None:
-    """``26.1.5+dfsg1`` → ``(26, 1, 5)``; ``v0.13.1`` → ``(0, 13, 1)``; None without digits."""
-    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
-    if match is None:
-        return None
-    return tuple(int(part) for part in match.groups() if part is not None)
 
 
 def _at_least(version: tuple[int, ...] | None, minimum: tuple[int, int]) -> bool:

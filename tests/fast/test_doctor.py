@@ -3,14 +3,18 @@ tests/docker/test_doctor.py."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import socketserver
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 from stagekit.cli import main
-from stagekit.doctor import _Doctor, _emulation, doctor, engine_missing_hint, version_tuple
+from stagekit.doctor import _Doctor, _emulation, doctor, engine_missing_hint
+from stagekit.engine import version_tuple
 
 
 def _shim(folder: Path, script: str) -> Path:
@@ -118,3 +122,55 @@ def test_doctor_reads_the_python_next_to_it_for_hadolint(tmp_path: Path) -> None
     beside = Path(sys.executable).parent / "hadolint"
     assert by_name["hadolint"].status == ("ok" if beside.is_file() else "fail")
     assert os.environ.get("PATH")  # the real PATH was never touched
+
+
+class _FakeEngine(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def _fake_engine(socket_path: Path, version: str) -> _FakeEngine:
+    """A unix socket that answers the engine's /_ping and /version as an old engine would."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path.endswith("/_ping"):
+                body, kind = b"OK", "text/plain"
+            else:
+                body = json.dumps({"Version": version, "ApiVersion": "1.43"}).encode()
+                kind = "application/json"
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Api-Version", "1.43")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def address_string(self) -> str:  # a unix socket has no client address
+            return "fake-engine"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = _FakeEngine(str(socket_path), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_an_engine_just_below_the_minimum_is_named_by_doctor_and_refused_by_smoke(
+    tmp_path: Path,
+) -> None:
+    from stagekit.engine import Endpoint, ping
+    from stagekit.errors import EngineError
+
+    socket_path = tmp_path / "old.sock"
+    server = _fake_engine(socket_path, "24.0.9")
+    try:
+        env = {"PATH": os.environ["PATH"], "DOCKER_HOST": f"unix://{socket_path}"}
+        engine = next(c for c in doctor(None, env).checks if c.name == "engine")
+        assert engine.status == "fail"
+        assert engine.found.startswith("Docker Engine 24.0.9 is too old: 25.0 or newer is needed")
+        with pytest.raises(EngineError, match=r"Docker Engine 24\.0\.9 is too old: 25\.0"):
+            ping(Endpoint(f"unix://{socket_path}", "DOCKER_HOST"), timeout=5)
+    finally:
+        server.shutdown()
+        server.server_close()
