@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from stagekit import __version__
-from stagekit.errors import EXIT_INTERRUPTED, EXIT_USAGE, StagekitError
+from stagekit.errors import (
+    EXIT_CHECK_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    StagekitError,
+)
 from stagekit.model import Base, Language
 
 NEW_EXAMPLES = """\
@@ -83,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser("lint", help="check a generated project's Dockerfile and files")
     lint.add_argument("project", nargs="?", type=Path, default=Path())
     lint.add_argument("--json", action="store_true", help="print the report as JSON")
+    lint.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail (exit 1) when a check was skipped, e.g. for a missing tool",
+    )
 
     scaffolds = sub.add_parser(
         "scaffolds",
@@ -102,6 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--lang", dest="language", choices=[x.value for x in Language])
     schema.add_argument("--scaffold", metavar="NAME|PATH|GIT_URL", help="one scaffold's answers")
     _config_option(schema)
+
+    doctor = sub.add_parser(
+        "doctor",
+        help="check that this machine can build what stagekit generates",
+        description="Check the Docker endpoint, Engine, buildx, compose, hadolint, the org config, "
+        "the CA bundle, arm64 emulation and the base images (a project's, or every scaffold's). "
+        "Exit 0 when everything needed is there, 1 otherwise.",
+    )
+    doctor.add_argument(
+        "project", nargs="?", type=Path, help="a stagekit project (default: this folder, if one)"
+    )
+    doctor.add_argument("--json", action="store_true", help="print the report as JSON")
 
     from stagekit import cli_smoke
 
@@ -125,6 +148,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_scaffolds(args)
         if args.command == "schema":
             return cmd_schema(args)
+        if args.command == "doctor":
+            return cmd_doctor(args)
         if args.command == "smoke":
             from stagekit import cli_smoke
 
@@ -257,6 +282,11 @@ def cmd_new(args: argparse.Namespace) -> int:
         for name in result.kept:
             print(f"  {name}")
     print(f"Next: cd {where} && make test && make run   (or: stagekit smoke {where})")
+    from stagekit.doctor import engine_missing_hint
+
+    hint = engine_missing_hint()
+    if hint:
+        print(hint)
     return 0
 
 
@@ -270,7 +300,48 @@ def cmd_lint(args: argparse.Namespace) -> int:
         print(report.to_json())
     else:
         print(lint_module.format_report(report))
-    return 0 if report.ok else 1
+    if args.strict and report.skipped:
+        # A skipped check proved nothing; under --strict that is a failure, never a pass.
+        names = ", ".join(name for name, _reason in report.skipped)
+        print(
+            f"stagekit: lint --strict: {len(report.skipped)} check(s) skipped: {names}",
+            file=sys.stderr,
+        )
+        return EXIT_CHECK_FAILED
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from stagekit.doctor import doctor
+    from stagekit.project import ANSWERS_FILE
+
+    project = args.project
+    if project is None and (Path.cwd() / ANSWERS_FILE).is_file():
+        project = Path.cwd()
+    report = doctor(project.absolute() if project is not None else None)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        fancy = (sys.stdout.encoding or "").lower().replace("-", "") == "utf8"
+        marks = (
+            {"ok": "✓", "warn": "!", "fail": "✗"}
+            if fancy
+            else {"ok": "[ok]", "warn": "[warn]", "fail": "[fail]"}
+        )
+        width = max(len(check.name) for check in report.checks)
+        for check in report.checks:
+            print(f"{marks[check.status]} {check.name:<{width}}  {check.found}")
+            if check.fix:
+                print(f"  {'':<{width}}  fix: {check.fix}")
+        failed = [check.name for check in report.checks if check.status == "fail"]
+        print(
+            "doctor: everything stagekit needs is here"
+            if report.ok
+            else f"doctor: {len(failed)} problem(s): {', '.join(failed)}"
+        )
+    return EXIT_OK if report.ok else EXIT_CHECK_FAILED
 
 
 def _print_network(project: Path) -> None:

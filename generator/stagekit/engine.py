@@ -31,6 +31,10 @@ SYSTEM_CA_BUNDLES = (
     Path("/etc/pki/tls/certs/ca-bundle.crt"),  # Fedora, RHEL
     Path("/etc/ssl/cert.pem"),  # macOS, Alpine
 )
+#: What the generated Dockerfiles and stagekit's own calls need (docs/cli.md cites each).
+MIN_ENGINE = (25, 0)  # HEALTHCHECK --start-interval arrived in Docker Engine 25.0 (API 1.44)
+MIN_BUILDX = (0, 13)  # the oldest buildx these builds are tested with (Debian 13's 0.13.1)
+MIN_COMPOSE = (2, 0)  # `docker compose` as a CLI plugin (Compose v2)
 START_HINT = (
     "start Docker (e.g. `sudo systemctl start docker`), or point DOCKER_HOST / `docker context use`"
     " at a running engine"
@@ -109,6 +113,14 @@ def _context_host(context: str, env: Mapping[str, str]) -> str:
     return host
 
 
+def version_tuple(text: str) -> tuple[int, ...] | None:
+    """``26.1.5+dfsg1`` → ``(26, 1, 5)``; ``v0.13.1`` → ``(0, 13, 1)``; None without digits."""
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
+    if match is None:
+        return None
+    return tuple(int(part) for part in match.groups() if part is not None)
+
+
 def ping(endpoint: Endpoint, timeout: int = 10) -> str:
     """Check that the engine answers and buildx exists; return the engine version."""
     import docker
@@ -136,6 +148,20 @@ def ping(endpoint: Endpoint, timeout: int = 10) -> str:
         raise EngineError(
             "docker buildx is not installed: stagekit builds with BuildKit",
             "install the buildx plugin (Debian: docker-buildx)",
+        )
+    engine = version_tuple(version)
+    if engine is not None and engine[:2] < MIN_ENGINE:
+        raise EngineError(
+            f"Docker Engine {version} is too old: {MIN_ENGINE[0]}.{MIN_ENGINE[1]} or newer is "
+            "needed (the Dockerfiles use HEALTHCHECK --start-interval)",
+            "upgrade Docker Engine; `stagekit doctor` lists what else is missing",
+        )
+    buildx = version_tuple(check.stdout.replace("github.com/docker/buildx", ""))
+    if buildx is not None and buildx[:2] < MIN_BUILDX:
+        raise EngineError(
+            f"docker buildx {'.'.join(map(str, buildx))} is too old: "
+            f"{MIN_BUILDX[0]}.{MIN_BUILDX[1]} or newer is needed",
+            "upgrade the buildx plugin (Debian: docker-buildx)",
         )
     return version
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from typing import Any
@@ -86,22 +85,31 @@ def check_dockerfile(ctx: LintContext) -> list[Finding]:
 # --- 3. compose.yaml --------------------------------------------------------------------------
 
 
-def _docker_plugin_missing(result: subprocess.CompletedProcess[str]) -> bool:
-    text = result.stderr + result.stdout
-    return result.returncode != 0 and (
-        "unknown command" in text or "is not a docker command" in text
-    )
+#: The docker CLI plugins lint runs, and where each comes from.
+_PLUGINS = {
+    "compose": "the docker compose plugin (Compose v2) is not installed: install Debian's "
+    "docker-compose or Docker's docker-compose-plugin",
+    "buildx": "the docker buildx plugin is not installed: install Debian's docker-buildx or "
+    "Docker's docker-buildx-plugin",
+}
+
+
+def _require_plugin(ctx: LintContext, docker: str, plugin: str) -> None:
+    # Asked up front: without the plugin, `docker compose --project-name x` makes the CLI read
+    # the flag as its own and answer "unknown flag", which reads like a finding about the file.
+    result = ctx.run([docker, plugin, "version"])
+    if result.returncode != 0:
+        raise CheckSkipError(_PLUGINS[plugin])
 
 
 def check_compose(ctx: LintContext) -> list[Finding]:
     """``docker compose config -q``: the file is valid for Compose v2 (no engine needed)."""
     ctx.file(COMPOSE_FILE)
     docker = ctx.tool("docker")
+    _require_plugin(ctx, docker, "compose")
     result = ctx.run(
         [docker, "compose", "--project-name", "stagekit-lint", "-f", COMPOSE_FILE, "config", "-q"]
     )
-    if _docker_plugin_missing(result):
-        raise CheckSkipError("the docker compose plugin (Compose v2) is not installed")
     if result.returncode != 0:
         return [
             Finding("compose", COMPOSE_FILE, None, f"docker compose config: {tail(result.stderr)}")
@@ -176,9 +184,8 @@ def check_bake(ctx: LintContext) -> list[Finding]:
     """``docker buildx bake --print``: the file parses and has the contract's targets."""
     ctx.file(BAKE_FILE)
     docker = ctx.tool("docker")
+    _require_plugin(ctx, docker, "buildx")
     result = ctx.run([docker, "buildx", "bake", "-f", BAKE_FILE, "--print", *BAKE_TARGETS])
-    if _docker_plugin_missing(result):
-        raise CheckSkipError("the docker buildx plugin is not installed")
     if result.returncode != 0:
         return [
             Finding(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,44 @@ def test_lint_refuses_a_folder_that_is_not_a_project(
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     assert main(["lint", str(tmp_path)]) == 2
     assert "is not a stagekit project" in capsys.readouterr().err
+
+
+# A docker CLI 28 without plugins: `docker compose --project-name x …` reads the flag as its own.
+DOCKER_WITHOUT_PLUGINS = """#!/bin/sh
+case "$1" in
+  compose|buildx)
+    case "$2" in
+      --*) echo "unknown flag: $2" >&2 ;;
+      *) echo "docker: unknown command: docker $1" >&2 ;;
+    esac
+    exit 1 ;;
+esac
+exit 0
+"""
+
+
+@pytest.fixture
+def plugin_less_docker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "docker").write_text(DOCKER_WITHOUT_PLUGINS)
+    (shims / "docker").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shims}:{os.environ['PATH']}")
+
+
+@pytest.mark.usefixtures("plugin_less_docker")
+def test_missing_docker_plugins_are_named_skips_and_strict_fails_on_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "svc", "--lang", "go", "--base", "scratch", "--no-input"]) == 0
+    capsys.readouterr()
+    assert main(["lint", "svc"]) == 0
+    out = capsys.readouterr().out
+    assert "unknown flag" not in out and "error" not in out.replace("0 error(s)", "")
+    assert "skipped compose: the docker compose plugin (Compose v2) is not installed" in out
+    assert "install Debian's docker-compose" in out
+    assert "skipped bake: the docker buildx plugin is not installed" in out
+    assert main(["lint", "svc", "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "lint --strict:" in err and "check(s) skipped: compose, bake" in err
