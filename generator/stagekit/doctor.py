@@ -284,8 +284,6 @@ def _emulation(doc: _Doctor, handler: Path = BINFMT_ARM64) -> None:
 def _image_state(client: DockerClient, ref: str) -> tuple[Status, str]:
     import docker
 
-    if ref == "scratch":
-        return "ok", "the empty base: nothing to pull"
     try:
         client.images.get(ref)
         return "ok", "present in the engine"
@@ -313,6 +311,9 @@ def _project_images(doc: _Doctor, project: Path, client: DockerClient | None) ->
         doc.add("project", "fail", exc.message, exc.hint)
         return
     for role, ref in sorted(images.items()):
+        if ref == "scratch":
+            doc.add(f"image {role}", "ok", "scratch: the empty base: nothing to pull")
+            continue
         if client is None:
             doc.add(f"image {role}", "fail", f"{ref}: not checked, no engine answers", START_HINT)
             continue

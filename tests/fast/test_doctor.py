@@ -41,6 +41,18 @@ def test_no_docker_cli_and_nobody_on_the_socket_fail_with_their_fixes(tmp_path: 
     assert not report.ok
 
 
+def test_a_project_s_images_are_not_checked_without_an_engine_but_scratch_needs_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "svc", "--lang", "go", "--base", "scratch", "--no-input"]) == 0
+    env = {"PATH": str(tmp_path / "empty"), "DOCKER_HOST": f"unix://{tmp_path}/nobody.sock"}
+    by_name = {check.name: check for check in doctor(tmp_path / "svc", env).checks}
+    assert by_name["image release"].status == "ok"
+    assert by_name["image build"].status == "fail"
+    assert by_name["image build"].found == "golang:1.26-trixie: not checked, no engine answers"
+
+
 def test_the_cli_prints_json_and_exits_1_without_an_engine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
