@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from stagekit.engine import (
+    DEFAULT_HOST,
     MIN_BUILDX,
     MIN_COMPOSE,
     MIN_ENGINE,
     START_HINT,
     Endpoint,
+    current_context,
     resolve_endpoint,
     system_ca_bundle,
     version_tuple,
@@ -369,9 +371,9 @@ def engine_missing_hint(env: Mapping[str, str] | None = None) -> str | None:
     Cheap on purpose (no SDK, no subprocess): only a unix socket that does not exist is noticed.
     """
     env = os.environ if env is None else env
-    host = env.get("DOCKER_HOST") or (
-        "" if env.get("DOCKER_CONTEXT") else "unix:///var/run/docker.sock"
-    )
+    host = env.get("DOCKER_HOST") or ""
+    if not host and not (env.get("DOCKER_CONTEXT") or current_context(env)):
+        host = DEFAULT_HOST  # a context's host would take a `docker context inspect` to read
     if host.startswith("unix://") and not Path(host.removeprefix("unix://")).exists():
         return f"No Docker Engine answers at {host}: run `stagekit doctor` to see what to install"
     return None

@@ -74,14 +74,15 @@ def resolve_endpoint(env: Mapping[str, str] | None = None) -> Endpoint:
     env = os.environ if env is None else env
     if env.get("DOCKER_HOST"):
         return Endpoint(env["DOCKER_HOST"], "DOCKER_HOST")
-    context = env.get("DOCKER_CONTEXT") or _current_context(env)
+    context = env.get("DOCKER_CONTEXT") or current_context(env)
     if context and context != "default":
         host = _context_host(context, env)
         return Endpoint(host, f"context {context}")
     return Endpoint(DEFAULT_HOST, "default")
 
 
-def _current_context(env: Mapping[str, str]) -> str | None:
+def current_context(env: Mapping[str, str]) -> str | None:
+    """The active `docker context` in the CLI's config.json (DOCKER_CONFIG honoured), if any."""
     import json
 
     config_dir = Path(env.get("DOCKER_CONFIG") or Path.home() / ".docker")

@@ -126,6 +126,9 @@ def test_new_points_to_doctor_only_when_the_engine_socket_is_missing(tmp_path: P
     (tmp_path / "here.sock").touch()
     assert engine_missing_hint({"DOCKER_HOST": f"unix://{tmp_path}/here.sock"}) is None
     assert engine_missing_hint({"DOCKER_HOST": "tcp://127.0.0.1:2375"}) is None
+    # A docker context names its own host: not guessed at here.
+    (tmp_path / "config.json").write_text('{"currentContext": "desktop-linux"}')
+    assert engine_missing_hint({"DOCKER_CONFIG": str(tmp_path)}) is None
 
 
 def test_doctor_reads_the_python_next_to_it_for_hadolint(tmp_path: Path) -> None:
