@@ -48,7 +48,8 @@ def register(subparsers: Any) -> None:
     add_arguments(parser)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_project_argument(parser: argparse.ArgumentParser) -> None:
+    """The optional PROJECT_DIR every command on a generated project takes."""
     parser.add_argument(
         "project",
         nargs="?",
@@ -57,6 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PROJECT_DIR",
         help="the project's folder (default: the current folder)",
     )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_project_argument(parser)
     parser.add_argument(
         "--stage",
         dest="stages",

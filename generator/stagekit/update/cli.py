@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 from typing import Any
 
+from stagekit.cli_smoke import add_project_argument
 from stagekit.errors import EXIT_CHECK_FAILED, EXIT_CONFLICTS, EXIT_OK
 
 COMMANDS = ("update", "check", "diff")
@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
         epilog=UPDATE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _project(update)
+    add_project_argument(update)
     update.add_argument(
         "--set",
         dest="sets",
@@ -71,23 +71,12 @@ def register(subparsers: Any) -> None:
     check = subparsers.add_parser(
         "check", help="say whether the project is behind its scaffold (exit 1 when it is)"
     )
-    _project(check)
+    add_project_argument(check)
     check.add_argument("--scaffold", metavar="PATH|GIT_URL", help="compare with this scaffold")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
 
     diff = subparsers.add_parser("diff", help="show how the project drifted from its BASE")
-    _project(diff)
-
-
-def _project(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "project",
-        nargs="?",
-        type=Path,
-        default=Path(),
-        metavar="PROJECT_DIR",
-        help="the project's folder (default: the current folder)",
-    )
+    add_project_argument(diff)
 
 
 def run(args: argparse.Namespace) -> int:
