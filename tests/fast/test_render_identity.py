@@ -1,6 +1,6 @@
 """Every file `stagekit new` writes stays byte-identical to the renders recorded before a change.
 
-``tests/snapshots/renders.json`` holds, per case, the sha256 and mode of each file a render wrote
+``tests/renders/sha256.json`` holds, per case, the sha256 and mode of each file a render wrote
 (``.stagekit.json`` included). The cases are the nine language x base combinations with their
 defaults, a non-default version and port for each language, and one with an org config's
 registry and network settings (``build-args.env``, ``docker-bake.override.hcl``). Rendering goes
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from stagekit.cli import main
 
-MANIFEST = Path(__file__).resolve().parents[1] / "snapshots" / "renders.json"
+MANIFEST = Path(__file__).resolve().parents[1] / "renders" / "sha256.json"
 NASTY = '{{ 7*7 }} "quotes" \\back\\slash ${{ x }} $HOME %{y} `tick`\nsecond line\tand a tab'
 ORG_CONFIG = """\
 [defaults]
