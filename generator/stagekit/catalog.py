@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from stagekit.contract import IMAGE_ROLES
 from stagekit.errors import ScaffoldError, UnsupportedCombinationError, ValidationError
 from stagekit.filters import resolve_image
 from stagekit.model import Base, Language
@@ -22,7 +23,6 @@ from stagekit.model import Base, Language
 #: Keys every scaffold's cookiecutter.json must declare.
 REQUIRED_KEYS = ("project_name", "description", "owner", "base", "version", "port", "_stagekit")
 REQUIRED_CATALOG_KEYS = ("language", "scaffold_version", "version_arg", "images", "debug_port")
-REQUIRED_ROLES = ("build", "debug", "release")
 TEMPLATE_DIR = "{{cookiecutter.project_name}}"
 
 
@@ -186,7 +186,7 @@ def load_scaffold(path: Path, name: str | None = None, source: str = "builtin") 
     images = catalog["images"]
     if not isinstance(images, dict):
         raise ScaffoldError(f"{config}: '_stagekit.images' must be an object")
-    missing = [role for role in REQUIRED_ROLES if role not in images]
+    missing = [role for role in IMAGE_ROLES if role not in images]
     if missing:
         raise ScaffoldError(f"{config}: missing required key '_stagekit.images.{missing[0]}'")
     try:

@@ -16,8 +16,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from stagekit.contract import Stage
 from stagekit.errors import ValidationError
-from stagekit.model import Stage
 
 DESCRIPTION = """\
 Build the test, debug and release stages of a stagekit project with BuildKit, inspect the

@@ -50,6 +50,7 @@ from stagekit.answers import (
     normalize_keys,
 )
 from stagekit.catalog import Scaffold, builtin_names
+from stagekit.contract import BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE
 from stagekit.errors import AnswersFileError, ConfigError, StagekitError, ValidationError
 from stagekit.filters import _qualified, _split_reference, hcl_str
 from stagekit.model import Base, Language
@@ -59,9 +60,6 @@ CONFIG_NAMES = ("stagekit.toml", ".stagekit.toml")
 USER_CONFIG = Path("stagekit") / "config.toml"
 ENV_CONFIG = "STAGEKIT_CONFIG"
 
-#: The files ``stagekit new`` writes into a project when the org config has network settings.
-BUILD_ARGS_FILE = "build-args.env"
-BAKE_OVERRIDE_FILE = "docker-bake.override.hcl"
 
 #: ``[network]`` settings: the build arguments each becomes, and the language whose tools read
 #: them (None: every language). The Go, pip/uv and proxy variables are read by the tools

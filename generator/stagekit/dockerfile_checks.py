@@ -13,13 +13,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from stagekit.contract import OCI_LABELS, Stage
+
 Severity = Literal["error", "warning"]
 
-REQUIRED_STAGES = ("build", "test", "debug", "release")
-OCI_LABELS = tuple(
-    f"org.opencontainers.image.{key}"
-    for key in ("title", "description", "source", "version", "revision", "created", "licenses")
-)
+REQUIRED_STAGES = tuple(stage.value for stage in Stage)
 HEALTHCHECK_OPTIONS = ("interval", "timeout", "start-period", "start-interval")
 KNOWN_INSTRUCTIONS = frozenset(
     [
@@ -101,7 +99,7 @@ class Instruction:
 
 
 @dataclass
-class Stage:
+class ParsedStage:
     """One ``FROM`` and the instructions up to the next."""
 
     index: int
@@ -140,16 +138,18 @@ def parse(text: str) -> list[Instruction]:
     ]
 
 
-def split_stages(instructions: Sequence[Instruction]) -> tuple[list[Instruction], list[Stage]]:
+def split_stages(
+    instructions: Sequence[Instruction],
+) -> tuple[list[Instruction], list[ParsedStage]]:
     """The instructions before the first FROM (global ARGs), and the stages."""
     preamble: list[Instruction] = []
-    stages: list[Stage] = []
+    stages: list[ParsedStage] = []
     for instruction in instructions:
         if instruction.cmd == "FROM":
             value = instruction.value
             name = value[2].lower() if len(value) >= 3 and value[1].upper() == "AS" else None
             base = value[0] if value else ""
-            stages.append(Stage(len(stages), name, base, instruction.line))
+            stages.append(ParsedStage(len(stages), name, base, instruction.line))
         elif stages:
             stages[-1].instructions.append(instruction)
         else:
@@ -254,9 +254,9 @@ def check_instructions(instructions: Sequence[Instruction]) -> Iterator[Problem]
         yield Problem(None, "no FROM instruction")
 
 
-def check_stages(stages: Sequence[Stage]) -> Iterator[Problem]:
+def check_stages(stages: Sequence[ParsedStage]) -> Iterator[Problem]:
     """The four contract stages exist once each, in order, ``release`` last; helpers allowed."""
-    seen: dict[str, Stage] = {}
+    seen: dict[str, ParsedStage] = {}
     for stage in stages:
         if stage.name is None:
             if stage is not stages[-1]:
@@ -289,7 +289,7 @@ def check_stages(stages: Sequence[Stage]) -> Iterator[Problem]:
             )
 
 
-def chain(stage: Stage, stages: Sequence[Stage]) -> list[Stage]:
+def chain(stage: ParsedStage, stages: Sequence[ParsedStage]) -> list[ParsedStage]:
     """The stage and the stages it is built FROM, nearest first."""
     by_name = {s.name: s for s in stages[: stage.index] if s.name}
     out = [stage]
@@ -301,7 +301,7 @@ def chain(stage: Stage, stages: Sequence[Stage]) -> list[Stage]:
 
 
 def check_images(
-    global_args: Mapping[str, str | None], stages: Sequence[Stage]
+    global_args: Mapping[str, str | None], stages: Sequence[ParsedStage]
 ) -> Iterator[Problem]:
     """Every image a FROM, ``COPY --from`` or ``RUN --mount=from=`` names is pinned (no latest)."""
     names: set[str] = set()
@@ -365,7 +365,7 @@ def check_secret_names(instructions: Sequence[Instruction]) -> Iterator[Problem]
                 )
 
 
-def check_release(stages: Sequence[Stage]) -> Iterator[Problem]:
+def check_release(stages: Sequence[ParsedStage]) -> Iterator[Problem]:
     """What the release image must carry: non-root user, exec forms, health check, labels."""
     release = next((s for s in stages if s.name == "release"), None)
     if release is None:
@@ -409,7 +409,7 @@ def check_release(stages: Sequence[Stage]) -> Iterator[Problem]:
 
 
 def _check_user(
-    user: Instruction | None, release: Stage, args: Mapping[str, str | None]
+    user: Instruction | None, release: ParsedStage, args: Mapping[str, str | None]
 ) -> Iterator[Problem]:
     if user is None:
         yield Problem(release.line, "release sets no USER: add a numeric non-root USER 65532:65532")
@@ -429,7 +429,7 @@ def _check_user(
         yield Problem(user.line, "release runs with group 0 (root's group)", "warning")
 
 
-def _check_healthcheck(health: Instruction | None, release: Stage) -> Iterator[Problem]:
+def _check_healthcheck(health: Instruction | None, release: ParsedStage) -> Iterator[Problem]:
     if health is None:
         yield Problem(release.line, "release has no HEALTHCHECK")
         return

@@ -13,6 +13,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from stagekit import dockerfile_checks
+from stagekit.contract import (
+    BAKE_DEFAULT_TARGETS,
+    BAKE_FILE,
+    BAKE_MULTI_TARGET,
+    BAKE_STAGE_TARGETS,
+    BAKE_TARGETS,
+    COMPOSE_FILE,
+    DOCKERFILE,
+    MULTI_PLATFORMS,
+    Stage,
+)
 from stagekit.lint_context import (
     CheckSkipError,
     Finding,
@@ -21,13 +32,6 @@ from stagekit.lint_context import (
     load_yaml,
     tail,
 )
-
-DOCKERFILE = "Dockerfile"
-COMPOSE_FILE = "compose.yaml"
-BAKE_FILE = "docker-bake.hcl"
-BAKE_TARGETS = ("test", "debug", "release", "release-multi")
-MULTI_PLATFORMS = ("linux/amd64", "linux/arm64")
-
 
 # --- 1. hadolint ------------------------------------------------------------------------------
 
@@ -199,7 +203,7 @@ def check_bake(ctx: LintContext) -> list[Finding]:
             f"docker buildx bake --print printed no JSON: {tail(result.stdout)}"
         ) from None
     findings = []
-    for name in ("test", "debug", "release"):
+    for name in BAKE_STAGE_TARGETS:
         stage = targets.get(name, {}).get("target")
         if stage != name:
             findings.append(
@@ -207,10 +211,15 @@ def check_bake(ctx: LintContext) -> list[Finding]:
                     "bake", BAKE_FILE, None, f"target {name!r} builds stage {stage!r}, not {name!r}"
                 )
             )
-    multi = targets.get("release-multi", {})
-    if multi.get("target") != "release":
+    multi = targets.get(BAKE_MULTI_TARGET, {})
+    if multi.get("target") != Stage.RELEASE:
         findings.append(
-            Finding("bake", BAKE_FILE, None, "target 'release-multi' must build stage 'release'")
+            Finding(
+                "bake",
+                BAKE_FILE,
+                None,
+                f"target {BAKE_MULTI_TARGET!r} must build stage {Stage.RELEASE.value!r}",
+            )
         )
     missing = [p for p in MULTI_PLATFORMS if p not in (multi.get("platforms") or [])]
     if missing:
@@ -219,7 +228,7 @@ def check_bake(ctx: LintContext) -> list[Finding]:
                 "bake",
                 BAKE_FILE,
                 None,
-                f"target 'release-multi' lacks platform(s) {', '.join(missing)}",
+                f"target {BAKE_MULTI_TARGET!r} lacks platform(s) {', '.join(missing)}",
             )
         )
     default = ctx.run([docker, "buildx", "bake", "-f", BAKE_FILE, "--print"])
@@ -227,13 +236,14 @@ def check_bake(ctx: LintContext) -> list[Finding]:
         default_targets = sorted(json.loads(default.stdout).get("target", {}))
     except (ValueError, AttributeError):
         default_targets = []
-    if default.returncode != 0 or default_targets != ["release"]:
+    if default.returncode != 0 or default_targets != list(BAKE_DEFAULT_TARGETS):
         findings.append(
             Finding(
                 "bake",
                 BAKE_FILE,
                 None,
-                f"group 'default' must build exactly ['release'], not {default_targets}",
+                f"group 'default' must build exactly {list(BAKE_DEFAULT_TARGETS)}, "
+                f"not {default_targets}",
             )
         )
     return findings

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from stagekit.contract import CI_TARGETS, MAKE_TARGETS, MAKEFILE, RECORD_FILE, Stage
 from stagekit.lint_context import (
     CheckSkipError,
     Finding,
@@ -24,10 +25,7 @@ from stagekit.lint_context import (
 )
 from stagekit.lint_docker import is_loopback, published_host
 
-MAKEFILE = "Makefile"
 WORKFLOWS = ".github/workflows"
-ANSWERS_FILE = ".stagekit.json"
-MAKE_TARGETS = ("build", "test", "debug", "release", "run", "smoke", "lint", "clean")
 #: Folders no check looks into: tool output and caches, not the project's own files.
 SKIP_DIRS = frozenset(
     {
@@ -99,7 +97,7 @@ def check_makefile(ctx: LintContext) -> list[Finding]:
         )
     ca = "/stagekit-lint/ca-certificates.crt"
     with_ca = ctx.run(
-        [make, "--no-print-directory", "-n", "build", "test", "debug", "release", f"CA_BUNDLE={ca}"]
+        [make, "--no-print-directory", "-n", *(s.value for s in Stage), f"CA_BUNDLE={ca}"]
     )
     lacking = [
         line.strip()
@@ -236,7 +234,7 @@ def check_workflow(ctx: LintContext) -> list[Finding]:
                 if uses.startswith("docker/build-push-action@"):
                     options = step.get("with") or {}
                     build_targets[str(options.get("target", ""))] = options
-        for target in ("test", "release"):
+        for target in CI_TARGETS:
             options = build_targets.get(target)
             if options is None:
                 add(f"no docker/build-push-action step builds target {target!r}")
@@ -332,7 +330,7 @@ def answer_masks(project: Path) -> list[str]:
     A description may itself contain ``{% ... %}``: that is the user's text, not a leftover.
     """
     try:
-        record = json.loads((project / ANSWERS_FILE).read_text(encoding="utf-8"))
+        record = json.loads((project / RECORD_FILE).read_text(encoding="utf-8"))
         answers = record["answers"]
     except (OSError, ValueError, KeyError, TypeError):
         return []

@@ -1,4 +1,4 @@
-"""The closed sets stagekit works with: languages, runtime bases and Dockerfile stages."""
+"""The closed sets stagekit works with: languages and runtime bases (stages: ``contract``)."""
 
 from __future__ import annotations
 
@@ -30,12 +30,3 @@ class Base(StrEnum):
     DISTROLESS = "distroless"
     SCRATCH = "scratch"
     ALPINE = "alpine"
-
-
-class Stage(StrEnum):
-    """The stages every generated Dockerfile has, in file order; ``release`` is last."""
-
-    BUILD = "build"
-    TEST = "test"
-    DEBUG = "debug"
-    RELEASE = "release"

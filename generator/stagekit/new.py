@@ -22,14 +22,13 @@ from typing import Any
 from stagekit.answers import FIELDS, Answers, defaults, git_user_name, validate
 from stagekit.catalog import TEMPLATE_DIR, Scaffold, builtin
 from stagekit.config import (
-    BAKE_OVERRIDE_FILE,
-    BUILD_ARGS_FILE,
     OrgConfig,
     bake_override_file,
     bake_targets,
     build_args_file,
     module_path_for,
 )
+from stagekit.contract import BAKE_FILE, BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE
 from stagekit.errors import MissingAnswerError, ValidationError
 from stagekit.model import Base, Language
 from stagekit.names import validate_project_name
@@ -212,7 +211,7 @@ def network_files(scaffold: Scaffold, config: OrgConfig) -> tuple[dict[str, str]
     files: dict[str, str] = {}
     if args:
         files[BUILD_ARGS_FILE] = build_args_file(args, config.files)
-    bake = scaffold.path / TEMPLATE_DIR / "docker-bake.hcl"
+    bake = scaffold.path / TEMPLATE_DIR / BAKE_FILE
     if bake.is_file() and (args or network.ca_bundle is not None):
         targets = bake_targets(bake.read_text(encoding="utf-8"))
         files[BAKE_OVERRIDE_FILE] = bake_override_file(targets, args, network.ca_bundle)

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from stagekit.answers import Answers
+from stagekit.contract import DOCKERFILE, RECORD_FILE
 from stagekit.errors import NotAProjectError
 from stagekit.model import Base, Language
 
-ANSWERS_FILE = ".stagekit.json"  # the same name render.ANSWERS_FILE writes
 _NEW_HINT = "run it inside a folder made by `stagekit new`, or pass that folder as PROJECT_DIR"
 
 
@@ -54,7 +54,7 @@ class Project:
 
     @property
     def dockerfile(self) -> Path:
-        return self.path / "Dockerfile"
+        return self.path / DOCKERFILE
 
     def payload_paths(self, entrypoint: str) -> tuple[str, ...]:
         """The payload's image paths with ``{entrypoint}`` replaced by the ENTRYPOINT's program.
@@ -73,13 +73,13 @@ def load_project(path: Path) -> Project:
         raise NotAProjectError(f"{path} does not exist", _NEW_HINT)
     if not path.is_dir():
         raise NotAProjectError(f"{path} is not a folder", _NEW_HINT)
-    record_file = path / ANSWERS_FILE
+    record_file = path / RECORD_FILE
     if not record_file.is_file():
         hint = _NEW_HINT
-        parent = next((p for p in path.parents if (p / ANSWERS_FILE).is_file()), None)
+        parent = next((p for p in path.parents if (p / RECORD_FILE).is_file()), None)
         if parent is not None:
             hint = f"the stagekit project around it is {parent}: pass that folder"
-        raise NotAProjectError(f"{path} is not a stagekit project: it has no {ANSWERS_FILE}", hint)
+        raise NotAProjectError(f"{path} is not a stagekit project: it has no {RECORD_FILE}", hint)
     try:
         record = json.loads(record_file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:

@@ -20,11 +20,11 @@ from typing import Any
 from stagekit import __version__
 from stagekit.answers import Answers
 from stagekit.catalog import Scaffold
+from stagekit.contract import RECORD_FILE
 from stagekit.errors import DestinationError, RenderError
 from stagekit.model import is_scaffold_content
 from stagekit.update.digest import project_digests, tree_digest
 
-ANSWERS_FILE = ".stagekit.json"
 #: The layout of ``.stagekit.json``; 0.1.0 wrote no ``record_schema`` (schema 1: no digests).
 RECORD_SCHEMA = 2
 #: Answer keys cookiecutter treats as choice lists; they are matched against the choices as is.
@@ -207,7 +207,7 @@ def _write_answers_file(
         "stagekit_version": __version__,
         "scaffold": identity,
         "answers": answers.to_dict(),
-        "files": project_digests(project, frozenset({ANSWERS_FILE})),
+        "files": project_digests(project, frozenset({RECORD_FILE})),
         # What smoke and lint need to judge the project without the scaffold at hand.
         "catalog": {
             "language": scaffold.language.value,
@@ -221,7 +221,7 @@ def _write_answers_file(
         record["registry"] = dict(registry)
     for section, fields in extra.items():
         record.setdefault(section, {}).update(fields)
-    (project / ANSWERS_FILE).write_text(
+    (project / RECORD_FILE).write_text(
         json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stagekit.contract import Stage
 from stagekit.engine import (
     BuildRequest,
     Endpoint,
@@ -44,7 +45,6 @@ from stagekit.imagefs import (
     measure_payload,
 )
 from stagekit.loopback import PortInUseError, check_port_free
-from stagekit.model import Stage
 from stagekit.project import Project, load_project
 from stagekit.smoke_checks import (
     SHELL_FREE_BASES,

@@ -14,17 +14,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from stagekit.contract import OCI_LABEL_PREFIX, OCI_LABELS, Stage
 from stagekit.errors import ValidationError
 from stagekit.imagefs import FsEntry
-from stagekit.model import Base, Stage
+from stagekit.model import Base
 
 #: What the release stage may add besides the payload and the base image: the CA bundle and
 #: passwd/group (docs/smoke.md). The contract's scratch bound is payload + 0.5 MB.
 SIZE_ALLOWANCE = 500_000
-OCI_LABELS = tuple(
-    f"org.opencontainers.image.{key}"
-    for key in ("title", "description", "source", "version", "revision", "created", "licenses")
-)
 #: File names that are a shell (or a multi-call binary that is one) wherever they are.
 SHELL_NAMES = frozenset({"sh", "bash", "ash", "dash", "zsh", "ksh", "mksh", "busybox", "toybox"})
 #: Programs the exec probe tries to start: PATH lookup, the usual path, distroless debug's.
@@ -165,13 +162,13 @@ def judge_labels(labels: Mapping[str, str] | None, created: str | None = None) -
     labels = labels or {}
     missing = [key.rsplit(".", 1)[1] for key in OCI_LABELS if key not in labels]
     if missing:
-        return Check(name, False, f"missing org.opencontainers.image.{{{','.join(missing)}}}")
-    got = labels["org.opencontainers.image.created"]
+        return Check(name, False, f"missing {OCI_LABEL_PREFIX}.{{{','.join(missing)}}}")
+    got = labels[f"{OCI_LABEL_PREFIX}.created"]
     if created is not None and got != created:
         return Check(name, False, f"created={got!r}, expected {created!r} (SOURCE_DATE_EPOCH)")
     if not _RFC3339_UTC.match(got):
         return Check(name, False, f"created={got!r} is not an RFC 3339 UTC time")
-    version = labels["org.opencontainers.image.version"]
+    version = labels[f"{OCI_LABEL_PREFIX}.version"]
     return Check(name, True, f"{len(OCI_LABELS)} OCI labels (version {version}, created {got})")
 
 

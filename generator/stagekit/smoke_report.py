@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stagekit.contract import Stage
 from stagekit.errors import EXIT_BUILD, EXIT_CHECK_FAILED, EXIT_OK, ValidationError
-from stagekit.model import Stage
 from stagekit.smoke_checks import Check, Payload
 
 SCHEMA = "stagekit.smoke/1"

@@ -12,10 +12,10 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from stagekit.contract import Stage
 from stagekit.engine import Endpoint
 from stagekit.imagefs import ChunkStream, FsEntry, scan_tar
 from stagekit.loopback import PortInUseError, free_port, http_status, tcp_accepts
-from stagekit.model import Stage
 from stagekit.smoke_checks import SHELL_PROBES, Check
 from stagekit.smoke_report import PhaseStarted, SmokeEvent
 

@@ -20,8 +20,6 @@ import pytest
 from stagekit.answers import defaults, validate
 from stagekit.catalog import builtin, load_scaffold
 from stagekit.config import (
-    BAKE_OVERRIDE_FILE,
-    BUILD_ARGS_FILE,
     NETWORK_SETTINGS,
     PROXY_ARGS,
     OrgConfig,
@@ -29,6 +27,7 @@ from stagekit.config import (
     load_config,
     read_build_args,
 )
+from stagekit.contract import BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE
 from stagekit.errors import ConfigError
 from stagekit.filters import resolve_image
 from stagekit.model import Base, Language

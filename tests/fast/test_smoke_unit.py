@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 from stagekit import cli_smoke
+from stagekit.contract import Stage
 from stagekit.errors import NotAProjectError, ValidationError
 from stagekit.imagefs import FsEntry
 from stagekit.loopback import PortInUseError, check_port_free, http_status, tcp_accepts
-from stagekit.model import Base, Stage
+from stagekit.model import Base
 from stagekit.project import load_project
 from stagekit.smoke import _failure_line, _Run, build_args
 from stagekit.smoke_checks import (
