@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from stagekit.config import read_build_args
 from stagekit.contract import Stage
 from stagekit.engine import (
     BuildRequest,
@@ -48,7 +49,7 @@ from stagekit.loopback import PortInUseError, check_port_free
 from stagekit.project import Project, load_project
 from stagekit.smoke_checks import (
     SHELL_FREE_BASES,
-    Check,
+    CheckResult,
     Payload,
     find_shells,
     judge_entrypoint,
@@ -91,7 +92,6 @@ __all__ = [
     "SmokeReport",
     "StageResult",
     "build_args",
-    "project_build_args",
     "smoke",
 ]
 
@@ -137,7 +137,7 @@ def build_args(project: Project, overrides: Mapping[str, str]) -> dict[str, str]
     environment's, else the last commit's time), CREATED (its date), REVISION and VERSION (from
     git where known); then the project's ``build-args.env`` (the org's network settings, written
     by ``stagekit new``); then ``overrides`` (``--build-arg``)."""
-    given = {**project_build_args(project.path), **overrides}
+    given = {**read_build_args(project.path), **overrides}
     epoch_text = given.get("SOURCE_DATE_EPOCH", "")
     epoch = int(epoch_text) if epoch_text.isdigit() else source_date_epoch(project.path)
     args = {
@@ -150,17 +150,6 @@ def build_args(project: Project, overrides: Mapping[str, str]) -> dict[str, str]
         args["VERSION"] = tag.removeprefix("v")
     args.update(given)
     return args
-
-
-def project_build_args(path: Path) -> dict[str, str]:
-    """The project's ``build-args.env`` (``stagekit.config``), if this install has that module."""
-    try:
-        from stagekit.config import read_build_args
-    except ModuleNotFoundError as exc:
-        if exc.name != "stagekit.config":
-            raise
-        return {}
-    return read_build_args(path)
 
 
 def _git(cwd: Path, *arguments: str) -> str | None:
@@ -198,7 +187,7 @@ class _Run:
             endpoint, self.run_id, project.name, timeout=options.timeout, emit=emit, add=self.add
         )
         self.stages: list[StageResult] = []
-        self.checks: list[Check] = []
+        self.checks: list[CheckResult] = []
         self.payload: Payload | None = None
         self.images: dict[Stage, str] = {}  # the image judged for each stage
         self.built: dict[Stage, str] = {}  # the tags this run built (and may remove)
@@ -254,25 +243,22 @@ class _Run:
             removed_images=removed,
         )
 
-    def add(self, check: Check) -> Check:
+    def add(self, check: CheckResult) -> CheckResult:
         self.checks.append(check)
         self.emit(CheckFinished(check))
         return check
 
     # lint ---------------------------------------------------------------------------------------
 
-    def lint(self) -> Check:
+    def lint(self) -> CheckResult:
         self.emit(PhaseStarted(None, "lint", "linting the project"))
+        # Imported here: the lint machinery (BuildKit's parser, YAML) loads only when smoke lints.
+        from stagekit.lint import lint
+
         try:
-            from stagekit import lint as lint_module
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("stagekit.lint", "stagekit"):
-                raise
-            return skipped("lint", "stagekit.lint is not available in this install", stage=None)
-        try:
-            result = lint_module.lint(self.project.path, docker_host=self.endpoint.host)
+            result = lint(self.project.path, docker_host=self.endpoint.host)
         except StagekitError as exc:
-            return Check("lint", False, f"lint could not run: {exc.message}", stage=None)
+            return CheckResult("lint", False, f"lint could not run: {exc.message}", stage=None)
         return lint_check(result)
 
     # builds -------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Nothing here talks to an engine: :mod:`stagekit.smoke` gathers the data (``docker inspect``,
 ``docker history``, ``docker export`` read by :mod:`stagekit.imagefs`) and hands it to these
-functions, which the fast tier tests directly. Each judgement is a :class:`Check`; ``skipped``
+functions, which the fast tier tests directly. Each judgement is a :class:`CheckResult`; ``skipped``
 checks never fail a run.
 """
 
@@ -12,12 +12,16 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stagekit.contract import OCI_LABEL_PREFIX, OCI_LABELS, Stage
 from stagekit.errors import ValidationError
 from stagekit.imagefs import FsEntry
 from stagekit.model import Base
+
+if TYPE_CHECKING:  # only the types: smoke imports the lint machinery when it runs lint
+    from stagekit.lint import LintReport
+    from stagekit.lint_context import Finding
 
 #: What the release stage may add besides the payload and the base image: the CA bundle and
 #: passwd/group (docs/smoke.md). The contract's scratch bound is payload + 0.5 MB.
@@ -30,7 +34,7 @@ SHELL_FREE_BASES = frozenset({Base.SCRATCH, Base.DISTROLESS})
 
 
 @dataclass(frozen=True)
-class Check:
+class CheckResult:
     """One judgement. ``skipped`` checks are neither passed nor failed; they never fail a run."""
 
     name: str
@@ -59,8 +63,8 @@ class Check:
         }
 
 
-def skipped(name: str, reason: str, stage: Stage | None = Stage.RELEASE) -> Check:
-    return Check(name, ok=True, detail=reason, stage=stage, skipped=True)
+def skipped(name: str, reason: str, stage: Stage | None = Stage.RELEASE) -> CheckResult:
+    return CheckResult(name, ok=True, detail=reason, stage=stage, skipped=True)
 
 
 @dataclass(frozen=True)
@@ -98,78 +102,86 @@ class Payload:
 # --- judgements --------------------------------------------------------------------------
 
 
-def judge_user(user: str | None) -> Check:
+def judge_user(user: str | None) -> CheckResult:
     """Numeric, non-root ``uid[:gid]``: names need /etc/passwd and hide root behind an alias."""
     name = "user"
     value = (user or "").strip()
     if not value:
-        return Check(name, False, "no USER: the container runs as root")
+        return CheckResult(name, False, "no USER: the container runs as root")
     uid, _, gid = value.partition(":")
     if not uid.isdigit() or (gid and not gid.isdigit()):
-        return Check(name, False, f"USER {value} is not numeric (uid[:gid])")
+        return CheckResult(name, False, f"USER {value} is not numeric (uid[:gid])")
     if int(uid) == 0:
-        return Check(name, False, f"USER {value}: the container runs as root")
+        return CheckResult(name, False, f"USER {value}: the container runs as root")
     if gid and int(gid) == 0:
-        return Check(name, False, f"USER {value}: the root group (gid 0)")
-    return Check(name, True, f"USER {value}")
+        return CheckResult(name, False, f"USER {value}: the root group (gid 0)")
+    return CheckResult(name, True, f"USER {value}")
 
 
-def judge_entrypoint(entrypoint: Sequence[str] | None) -> Check:
+def judge_entrypoint(entrypoint: Sequence[str] | None) -> CheckResult:
     name = "entrypoint"
     if not entrypoint:
-        return Check(name, False, "no ENTRYPOINT")
+        return CheckResult(name, False, "no ENTRYPOINT")
     program = entrypoint[0]
     if program in ("/bin/sh", "sh", "/bin/bash", "/busybox/sh") and "-c" in entrypoint[1:2]:
-        return Check(name, False, f"shell form ({' '.join(entrypoint)}): signals miss the app")
-    return Check(name, True, f"exec form {json.dumps(list(entrypoint))}")
+        return CheckResult(
+            name, False, f"shell form ({' '.join(entrypoint)}): signals miss the app"
+        )
+    return CheckResult(name, True, f"exec form {json.dumps(list(entrypoint))}")
 
 
-def judge_exposed(exposed: Mapping[str, Any] | None, port: int) -> Check:
+def judge_exposed(exposed: Mapping[str, Any] | None, port: int) -> CheckResult:
     name = "exposed port"
     ports = sorted(exposed or {})
     want = f"{port}/tcp"
     if ports == [want]:
-        return Check(name, True, f"EXPOSE {port}")
+        return CheckResult(name, True, f"EXPOSE {port}")
     if not ports:
-        return Check(name, False, f"no EXPOSE; the answered port is {port}")
+        return CheckResult(name, False, f"no EXPOSE; the answered port is {port}")
     if want not in ports:
-        return Check(name, False, f"exposes {', '.join(ports)}, not the answered port {port}")
-    return Check(name, False, f"exposes {', '.join(ports)}: more than the answered port {port}")
+        return CheckResult(name, False, f"exposes {', '.join(ports)}, not the answered port {port}")
+    return CheckResult(
+        name, False, f"exposes {', '.join(ports)}: more than the answered port {port}"
+    )
 
 
-def judge_healthcheck(healthcheck: Mapping[str, Any] | None) -> Check:
+def judge_healthcheck(healthcheck: Mapping[str, Any] | None) -> CheckResult:
     name = "healthcheck"
     test = list((healthcheck or {}).get("Test") or [])
     if not test or test[0] == "NONE":
-        return Check(name, False, "no HEALTHCHECK")
+        return CheckResult(name, False, "no HEALTHCHECK")
     if test[0] == "CMD-SHELL":
-        return Check(name, False, f"shell form ({' '.join(test[1:])}): needs a shell")
+        return CheckResult(name, False, f"shell form ({' '.join(test[1:])}): needs a shell")
     if test[0] != "CMD" or len(test) < 2:
-        return Check(name, False, f"unexpected health check {test}")
+        return CheckResult(name, False, f"unexpected health check {test}")
     timing = []
     for key, label in (("Interval", "interval"), ("StartPeriod", "start-period")):
         if (healthcheck or {}).get(key):
             timing.append(f"{label} {int(healthcheck[key]) / 1e9:g}s")  # type: ignore[index]
     suffix = f" ({', '.join(timing)})" if timing else ""
-    return Check(name, True, f"exec form {json.dumps(test[1:])}{suffix}")
+    return CheckResult(name, True, f"exec form {json.dumps(test[1:])}{suffix}")
 
 
 _RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z$")
 
 
-def judge_labels(labels: Mapping[str, str] | None, created: str | None = None) -> Check:
+def judge_labels(labels: Mapping[str, str] | None, created: str | None = None) -> CheckResult:
     name = "labels"
     labels = labels or {}
     missing = [key.rsplit(".", 1)[1] for key in OCI_LABELS if key not in labels]
     if missing:
-        return Check(name, False, f"missing {OCI_LABEL_PREFIX}.{{{','.join(missing)}}}")
+        return CheckResult(name, False, f"missing {OCI_LABEL_PREFIX}.{{{','.join(missing)}}}")
     got = labels[f"{OCI_LABEL_PREFIX}.created"]
     if created is not None and got != created:
-        return Check(name, False, f"created={got!r}, expected {created!r} (SOURCE_DATE_EPOCH)")
+        return CheckResult(
+            name, False, f"created={got!r}, expected {created!r} (SOURCE_DATE_EPOCH)"
+        )
     if not _RFC3339_UTC.match(got):
-        return Check(name, False, f"created={got!r} is not an RFC 3339 UTC time")
+        return CheckResult(name, False, f"created={got!r} is not an RFC 3339 UTC time")
     version = labels[f"{OCI_LABEL_PREFIX}.version"]
-    return Check(name, True, f"{len(OCI_LABELS)} OCI labels (version {version}, created {got})")
+    return CheckResult(
+        name, True, f"{len(OCI_LABELS)} OCI labels (version {version}, created {got})"
+    )
 
 
 def _is_run(created_by: str) -> bool:
@@ -181,7 +193,7 @@ def _is_run(created_by: str) -> bool:
 
 def judge_layers(
     layer_count: int, added: Sequence[Mapping[str, Any]], base_layers: int | None
-) -> Check:
+) -> CheckResult:
     """The release stage adds only COPY layers (no RUN: nothing executes in the runtime base).
 
     ``added`` are the ``docker image history`` entries above the base image's (newest first);
@@ -192,26 +204,32 @@ def judge_layers(
         return skipped(name, f"{layer_count} layers (base image not in the engine to compare)")
     runs = [str(h.get("CreatedBy", "")) for h in added if _is_run(str(h.get("CreatedBy", "")))]
     if runs:
-        return Check(name, False, f"{len(runs)} RUN step(s) in the release stage: {runs[0][:80]}")
-    return Check(
+        return CheckResult(
+            name, False, f"{len(runs)} RUN step(s) in the release stage: {runs[0][:80]}"
+        )
+    return CheckResult(
         name,
         True,
         f"{layer_count} layers: base {base_layers} + {layer_count - base_layers} added (no RUN)",
     )
 
 
-def judge_size_budget(size: int, max_size: int | None) -> Check:
+def judge_size_budget(size: int, max_size: int | None) -> CheckResult:
     name = "size budget"
     if max_size is None:
         return skipped(name, f"{format_bytes(size)}; no --max-size given")
     verdict = "within" if size <= max_size else "over"
-    return Check(name, size <= max_size, f"{format_bytes(size)} {verdict} {format_bytes(max_size)}")
+    return CheckResult(
+        name, size <= max_size, f"{format_bytes(size)} {verdict} {format_bytes(max_size)}"
+    )
 
 
-def judge_payload(payload: Payload) -> Check:
+def judge_payload(payload: Payload) -> CheckResult:
     name = "size vs payload"
     if payload.missing:
-        return Check(name, False, f"payload path(s) not in the image: {', '.join(payload.missing)}")
+        return CheckResult(
+            name, False, f"payload path(s) not in the image: {', '.join(payload.missing)}"
+        )
     ok = payload.overhead <= payload.allowance
     base = f"base {format_bytes(payload.base_size)} + " if payload.base_size else ""
     detail = (
@@ -219,28 +237,28 @@ def judge_payload(payload: Payload) -> Check:
         f" + overhead {format_bytes(payload.overhead)}"
         f" ({'within' if ok else 'over'} {base}{format_bytes(SIZE_ALLOWANCE)})"
     )
-    return Check(name, ok, detail)
+    return CheckResult(name, ok, detail)
 
 
 def judge_no_shell(
     base: Base, found: Sequence[str], probes: Mapping[str, str] | None = None
-) -> Check:
+) -> CheckResult:
     """On scratch and distroless no shell may exist: the file listing and the exec probe agree."""
     name = "no shell"
     if base not in SHELL_FREE_BASES:
         return skipped(name, f"{base.value} ships a shell by design")
     if found:
-        return Check(name, False, f"shell in the image: {', '.join(sorted(found))}")
+        return CheckResult(name, False, f"shell in the image: {', '.join(sorted(found))}")
     outcomes = dict(probes or {})
     started = [f"{p} ({o})" for p, o in outcomes.items() if o == "ran" or o.startswith("exit")]
     if started:
-        return Check(name, False, f"a shell started: {', '.join(started)}")
+        return CheckResult(name, False, f"a shell started: {', '.join(started)}")
     refused = [probe for probe, outcome in outcomes.items() if outcome == "refused"]
     other = [f"{probe}: {outcome}" for probe, outcome in outcomes.items() if probe not in refused]
     tried = f"; exec of {', '.join(refused)} refused" if refused else ""
     tried += f"; {'; '.join(other)}" if other else ""
     names = "/".join(sorted(SHELL_NAMES - {"toybox", "mksh"}))
-    return Check(name, True, f"no {names} in the filesystem{tried}")
+    return CheckResult(name, True, f"no {names} in the filesystem{tried}")
 
 
 def format_bytes(size: int | None) -> str:
@@ -292,25 +310,21 @@ def find_shells(entries: Mapping[str, FsEntry]) -> list[str]:
     )
 
 
-def lint_check(result: Any) -> Check:
-    """A ``stagekit.lint`` report as one check: its errors fail it, warnings are noted."""
-    findings = list(getattr(result, "findings", None) or [])
-    errors = list(getattr(result, "errors", None) or [])
-    warnings = len(findings) - len(errors)
-    notes = [f"{len(getattr(result, 'skipped', None) or [])} lint check(s) skipped"]
-    if warnings:
-        notes.insert(0, f"{warnings} warning(s)")
-    if getattr(result, "ok", False):
-        return Check("lint", True, f"clean ({', '.join(notes)})", stage=None)
+def lint_check(report: LintReport) -> CheckResult:
+    """A ``stagekit lint`` report as one check: its errors fail it, warnings are noted."""
+    errors = report.errors
+    notes = [f"{len(report.skipped)} lint check(s) skipped"]
+    if report.warnings:
+        notes.insert(0, f"{len(report.warnings)} warning(s)")
+    if report.ok:
+        return CheckResult("lint", True, f"clean ({', '.join(notes)})", stage=None)
     shown = "; ".join(_describe_finding(f) for f in errors[:3])
     more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-    return Check("lint", False, f"{len(errors)} error(s): {shown}{more}", stage=None)
+    return CheckResult("lint", False, f"{len(errors)} error(s): {shown}{more}", stage=None)
 
 
-def _describe_finding(finding: Any) -> str:
-    location = finding.location() if hasattr(finding, "location") else ""
-    check = getattr(finding, "check", "")
-    message = str(getattr(finding, "message", finding)).splitlines()[0]
+def _describe_finding(finding: Finding) -> str:
+    message = finding.message.splitlines()[0] if finding.message else ""
     if len(message) > 160:
         message = message[:159] + "…"
-    return f"{location}: [{check}] {message}" if location else message
+    return f"{finding.location()}: [{finding.check}] {message}"

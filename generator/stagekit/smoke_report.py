@@ -15,7 +15,7 @@ from typing import Any
 
 from stagekit.contract import Stage
 from stagekit.errors import EXIT_BUILD, EXIT_CHECK_FAILED, EXIT_OK, ValidationError
-from stagekit.smoke_checks import Check, Payload
+from stagekit.smoke_checks import CheckResult, Payload
 
 SCHEMA = "stagekit.smoke/1"
 DEFAULT_STAGES = (Stage.TEST, Stage.DEBUG, Stage.RELEASE)
@@ -114,7 +114,7 @@ class SmokeReport:
     run_id: str
     engine: str
     stages: tuple[StageResult, ...]
-    checks: tuple[Check, ...]
+    checks: tuple[CheckResult, ...]
     payload: Payload | None
     seconds: float
     removed_images: tuple[str, ...] = ()
@@ -124,7 +124,7 @@ class SmokeReport:
         return next((s for s in self.stages if not s.ok), None)
 
     @property
-    def failed_checks(self) -> tuple[Check, ...]:
+    def failed_checks(self) -> tuple[CheckResult, ...]:
         return tuple(c for c in self.checks if c.failed)
 
     @property
@@ -208,7 +208,7 @@ class PhaseStarted:
 
 @dataclass(frozen=True)
 class CheckFinished:
-    check: Check
+    check: CheckResult
 
 
 SmokeEvent = StageStarted | BuildOutput | StageFinished | PhaseStarted | CheckFinished

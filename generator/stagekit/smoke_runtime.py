@@ -16,7 +16,7 @@ from stagekit.contract import Stage
 from stagekit.engine import Endpoint
 from stagekit.imagefs import ChunkStream, FsEntry, scan_tar
 from stagekit.loopback import PortInUseError, free_port, http_status, tcp_accepts
-from stagekit.smoke_checks import SHELL_PROBES, Check
+from stagekit.smoke_checks import SHELL_PROBES, CheckResult
 from stagekit.smoke_report import PhaseStarted, SmokeEvent
 
 if TYPE_CHECKING:
@@ -43,7 +43,7 @@ class Containers:
         *,
         timeout: float,
         emit: Callable[[SmokeEvent], None],
-        add: Callable[[Check], Check],
+        add: Callable[[CheckResult], CheckResult],
     ) -> None:
         self.endpoint = endpoint
         self.client: DockerClient = endpoint.client()
@@ -143,7 +143,7 @@ class Containers:
                             "pass another --host-port, or leave it out to pick a free port",
                         ) from None
                     continue  # another process took the free port: pick again
-                self.add(Check("hardened run", False, f"the container did not start: {text}"))
+                self.add(CheckResult("hardened run", False, f"the container did not start: {text}"))
                 return
         if container is None:
             raise PortInUseError("no free loopback port could be published after 3 tries")
@@ -154,7 +154,7 @@ class Containers:
         self.add(self.probe_endpoint(chosen, health_path, started))
         self.add(self.stop(container, config))
 
-    def wait_healthy(self, container: Container, started: float) -> Check:
+    def wait_healthy(self, container: Container, started: float) -> CheckResult:
         name = "healthy"
         self.emit(PhaseStarted(Stage.RELEASE, "healthy", "waiting for the health check"))
         status = "starting"
@@ -165,28 +165,28 @@ class Containers:
             elapsed = time.monotonic() - started
             if not state.get("Running"):
                 code = state.get("ExitCode")
-                return Check(
+                return CheckResult(
                     name,
                     False,
                     f"exited with code {code} after {elapsed:.1f} s: {self.logs_tail(container)}",
                 )
             if health is None:
-                return Check(name, False, "no health check to wait for")
+                return CheckResult(name, False, "no health check to wait for")
             status = str(health.get("Status"))
             if status == "healthy":
-                return Check(name, True, f"healthy after {elapsed:.1f} s")
+                return CheckResult(name, True, f"healthy after {elapsed:.1f} s")
             if status == "unhealthy" or elapsed > self.timeout:
                 last = (health.get("Log") or [{}])[-1]
                 probe = str(last.get("Output", "")).strip().replace("\n", " ")[:160]
                 why = f"; last probe exit {last.get('ExitCode')}: {probe}" if last else ""
                 verb = "unhealthy" if status == "unhealthy" else f"still {status}"
-                return Check(
+                return CheckResult(
                     name, False, f"{verb} after {elapsed:.1f} s (bound {self.timeout:g} s){why}"
                 )
             time.sleep(0.25)
 
     @staticmethod
-    def hardened(container: Container, healthy: Check) -> Check:
+    def hardened(container: Container, healthy: CheckResult) -> CheckResult:
         """The engine applied every restriction, and the app kept running under them."""
         name = "hardened run"
         host = container.attrs.get("HostConfig") or {}
@@ -198,26 +198,28 @@ class Containers:
         if "no-new-privileges" in (host.get("SecurityOpt") or []):
             flags.append("no-new-privileges")
         if len(flags) < 3:
-            return Check(name, False, f"the engine did not apply every restriction: {flags}")
+            return CheckResult(name, False, f"the engine did not apply every restriction: {flags}")
         running = bool((container.attrs.get("State") or {}).get("Running"))
         if not running and not healthy.ok:
-            return Check(name, False, f"{', '.join(flags)}: the app stopped ({healthy.detail})")
-        return Check(name, True, f"{', '.join(flags)}; the app keeps running")
+            return CheckResult(
+                name, False, f"{', '.join(flags)}: the app stopped ({healthy.detail})"
+            )
+        return CheckResult(name, True, f"{', '.join(flags)}; the app keeps running")
 
-    def probe_endpoint(self, host_port: int, path: str, started: float) -> Check:
+    def probe_endpoint(self, host_port: int, path: str, started: float) -> CheckResult:
         name = "health endpoint"
         self.emit(PhaseStarted(Stage.RELEASE, "endpoint", f"GET {path} on 127.0.0.1"))
         deadline = max(time.monotonic() + 5.0, started + self.timeout)
         while True:
             status, body = http_status(host_port, path)
             if status == 200:
-                return Check(name, True, f"GET {path} → 200 on 127.0.0.1:{host_port}")
+                return CheckResult(name, True, f"GET {path} → 200 on 127.0.0.1:{host_port}")
             if time.monotonic() >= deadline:
                 what = f"→ {status} {body[:80]}" if status is not None else f"failed: {body}"
-                return Check(name, False, f"GET {path} {what} (127.0.0.1:{host_port})")
+                return CheckResult(name, False, f"GET {path} {what} (127.0.0.1:{host_port})")
             time.sleep(0.5)
 
-    def stop(self, container: Container, config: Mapping[str, Any]) -> Check:
+    def stop(self, container: Container, config: Mapping[str, Any]) -> CheckResult:
         import requests
 
         name = "sigterm"
@@ -225,24 +227,26 @@ class Containers:
         container.reload()
         state = container.attrs.get("State") or {}
         if not state.get("Running"):
-            return Check(name, False, f"the container had already exited ({state.get('ExitCode')})")
+            return CheckResult(
+                name, False, f"the container had already exited ({state.get('ExitCode')})"
+            )
         stop_signal = str(config.get("StopSignal") or "SIGTERM")
         started = time.monotonic()
         container.kill(signal="SIGTERM")
         try:
             code = container.wait(timeout=self.timeout).get("StatusCode")
         except requests.exceptions.RequestException:
-            return Check(name, False, f"still running {self.timeout:g} s after SIGTERM")
+            return CheckResult(name, False, f"still running {self.timeout:g} s after SIGTERM")
         seconds = time.monotonic() - started
         note = "" if stop_signal in ("SIGTERM", "15") else f" (STOPSIGNAL is {stop_signal})"
         if code != 0:
-            return Check(
+            return CheckResult(
                 name,
                 False,
                 f"exit code {code} {seconds:.1f} s after SIGTERM{note}: "
                 f"{self.logs_tail(container)}",
             )
-        return Check(name, True, f"exit 0 {seconds:.2f} s after SIGTERM{note}")
+        return CheckResult(name, True, f"exit 0 {seconds:.2f} s after SIGTERM{note}")
 
     def logs_tail(self, container: Container, lines: int = 5) -> str:
         try:
@@ -254,7 +258,7 @@ class Containers:
 
     # the debug container ------------------------------------------------------------------------
 
-    def debugger_accepts(self, tag: str, *, debug_port: int, app_port: int) -> Check:
+    def debugger_accepts(self, tag: str, *, debug_port: int, app_port: int) -> CheckResult:
         """Start the debug image and wait (bounded) until its debugger port holds a connection."""
         import docker
 
@@ -270,7 +274,9 @@ class Containers:
             )
             container.start()
         except docker.errors.APIError as exc:
-            return Check(name, False, f"the debug container did not start: {exc}", Stage.DEBUG)
+            return CheckResult(
+                name, False, f"the debug container did not start: {exc}", Stage.DEBUG
+            )
         started = time.monotonic()
         deadline = started + self.timeout
         why = ""
@@ -279,15 +285,15 @@ class Containers:
             state = container.attrs.get("State") or {}
             if not state.get("Running"):
                 detail = f"exited with code {state.get('ExitCode')}: {self.logs_tail(container)}"
-                return Check(name, False, detail, Stage.DEBUG)
+                return CheckResult(name, False, detail, Stage.DEBUG)
             accepted, why = tcp_accepts(host_port)
             if accepted:
                 elapsed = time.monotonic() - started
                 detail = f"{debug_port} on 127.0.0.1:{host_port}: {why} after {elapsed:.1f} s"
-                return Check(name, True, detail, Stage.DEBUG)
+                return CheckResult(name, True, detail, Stage.DEBUG)
             time.sleep(0.5)
         detail = f"no debugger on {debug_port} within {self.timeout:g} s: {why}"
-        return Check(name, False, detail, Stage.DEBUG)
+        return CheckResult(name, False, detail, Stage.DEBUG)
 
     # cleanup ------------------------------------------------------------------------------------
 

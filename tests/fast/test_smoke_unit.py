@@ -8,7 +8,6 @@ import io
 import json
 import os
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -27,7 +26,7 @@ from stagekit.project import load_project
 from stagekit.smoke import _failure_line, _Run, build_args
 from stagekit.smoke_checks import (
     SIZE_ALLOWANCE,
-    Check,
+    CheckResult,
     Payload,
     find_shells,
     format_bytes,
@@ -40,6 +39,7 @@ from stagekit.smoke_checks import (
     judge_payload,
     judge_size_budget,
     judge_user,
+    lint_check,
     parse_size,
     skipped,
 )
@@ -439,53 +439,41 @@ def test_failure_line() -> None:
     assert _failure_line("") == ""
 
 
-# --- lint is never passed when it did not run --------------------------------------------------
+# --- lint's report as one smoke check ----------------------------------------------------------
 
 
-def _lint_with(module: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Check:
-    import stagekit
-
-    monkeypatch.setitem(sys.modules, "stagekit.lint", module)
-    if module is None:
-        monkeypatch.delattr(stagekit, "lint", raising=False)
-    else:
-        monkeypatch.setattr(stagekit, "lint", module, raising=False)
-    events: list[Any] = []
-    fake = SimpleNamespace(
-        emit=events.append,
-        project=SimpleNamespace(path=tmp_path),
-        endpoint=SimpleNamespace(host="unix:///nowhere.sock"),
-    )
-    return _Run.lint(fake)  # type: ignore[arg-type]
-
-
-def test_lint_missing_is_skipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    check = _lint_with(None, monkeypatch, tmp_path)  # None in sys.modules: import fails
-    assert check.skipped and check.status == "skipped" and not check.failed
-    assert "not available" in check.detail
-
-
-def test_lint_report_adapted(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_lint_report_becomes_one_check(tmp_path: Path) -> None:
     from stagekit.lint import Finding, LintReport
 
-    def module(findings: list[Finding]) -> SimpleNamespace:
-        report = LintReport(tmp_path, findings, ["hadolint"], [("actionlint", "not found")])
-        return SimpleNamespace(lint=lambda path, docker_host=None: report)
+    def report(findings: list[Finding]) -> LintReport:
+        return LintReport(tmp_path, findings, ["hadolint"], [("actionlint", "not found")])
 
     errors = [Finding("hadolint", "Dockerfile", 3, f"DL300{i} problem\nmore") for i in range(5)]
-    failed = _lint_with(module(errors), monkeypatch, tmp_path)
+    failed = lint_check(report(errors))
     assert failed.failed and failed.detail.startswith("5 error(s): Dockerfile:3: [hadolint] DL3000")
     assert "(+2 more)" in failed.detail and "\n" not in failed.detail
     warning = Finding("compose", "compose.yaml", None, "odd", severity="warning")
-    clean = _lint_with(module([warning]), monkeypatch, tmp_path)
+    clean = lint_check(report([warning]))
     assert clean.status == "passed" and clean.stage is None
     assert clean.detail == "clean (1 warning(s), 1 lint check(s) skipped)"
+
+
+def test_lint_that_cannot_run_fails_the_check(tmp_path: Path) -> None:
+    """A lint that refuses the project is a failed check, never a passed or skipped one."""
+    events: list[Any] = []
+    fake = SimpleNamespace(
+        emit=events.append,
+        project=SimpleNamespace(path=tmp_path / "gone"),
+        endpoint=SimpleNamespace(host="unix:///nowhere.sock"),
+    )
+    check = _Run.lint(fake)  # type: ignore[arg-type]
+    assert check.failed and check.detail.startswith("lint could not run: ")
 
 
 # --- report ------------------------------------------------------------------------------------
 
 
-def _report(*, build_ok: bool = True, checks: tuple[Check, ...] = ()) -> SmokeReport:
+def _report(*, build_ok: bool = True, checks: tuple[CheckResult, ...] = ()) -> SmokeReport:
     stages = (
         StageResult(Stage.TEST, True, 3.2, "p/x:test", 900_000_000, "built", 7),
         StageResult(
@@ -515,7 +503,7 @@ def _report(*, build_ok: bool = True, checks: tuple[Check, ...] = ()) -> SmokeRe
 
 
 def test_report_verdicts_and_json() -> None:
-    passing = _report(checks=(Check("user", True, "USER 65532:65532"), skipped("lint", "no")))
+    passing = _report(checks=(CheckResult("user", True, "USER 65532:65532"), skipped("lint", "no")))
     assert passing.ok and passing.exit_code == 0 and passing.failures() == []
     data = json.loads(passing.to_json())
     assert data["schema"] == "stagekit.smoke/1"
@@ -534,7 +522,7 @@ def test_report_verdicts_and_json() -> None:
     }
     assert [c["status"] for c in data["checks"]] == ["passed", "skipped"]
 
-    root = _report(checks=(Check("user", False, "USER 0: the container runs as root"),))
+    root = _report(checks=(CheckResult("user", False, "USER 0: the container runs as root"),))
     assert not root.ok and root.exit_code == 1
     assert root.failures() == ["user: USER 0: the container runs as root"]
 
@@ -549,8 +537,8 @@ def test_render_report_plain(monkeypatch: pytest.MonkeyPatch) -> None:
     out = io.StringIO()
     failing = _report(
         checks=(
-            Check("healthy", False, "unhealthy after 40.2 s"),
-            Check("debug port", True, "ok", Stage.DEBUG),
+            CheckResult("healthy", False, "unhealthy after 40.2 s"),
+            CheckResult("debug port", True, "ok", Stage.DEBUG),
         )
     )
     render_report(failing, make_console(out))
@@ -574,7 +562,7 @@ def test_cli_run_exit_codes(
 
     reports = {
         "pass": _report(),
-        "check": _report(checks=(Check("user", False, "root"),)),
+        "check": _report(checks=(CheckResult("user", False, "root"),)),
         "build": _report(build_ok=False),
     }
     for kind, expected in (("pass", 0), ("check", 1), ("build", 4)):
@@ -683,12 +671,12 @@ def _events() -> list[Any]:
     result = StageResult(Stage.TEST, True, 3.2, "p/x:test", 900_000_000, "built", 7)
     return [
         PhaseStarted(None, "lint", "linting the project"),
-        CheckFinished(Check("lint", False, "1 error(s): [x] y", stage=None)),
+        CheckFinished(CheckResult("lint", False, "1 error(s): [x] y", stage=None)),
         StageStarted(Stage.TEST, "p/x:test"),
         BuildOutput(Stage.TEST, "#5 [build 2/6] RUN [weird] markup"),
         StageFinished(result),
         PhaseStarted(Stage.RELEASE, "run", "running the release container"),
-        CheckFinished(Check("healthy", True, "healthy after 1.3 s")),
+        CheckFinished(CheckResult("healthy", True, "healthy after 1.3 s")),
     ]
 
 
