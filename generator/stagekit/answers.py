@@ -203,6 +203,28 @@ def check_port(value: Any, debug_port: int) -> int:
     return port
 
 
+def parse_language(value: Any) -> Language:
+    """A language answer: one of the languages that have a built-in scaffold."""
+    try:
+        return Language(str(value))
+    except ValueError:
+        choices = ", ".join(lang.value for lang in Language)
+        raise ValidationError(
+            "language", f"{value!r} is not a supported language", f"choose one of: {choices}"
+        ) from None
+
+
+def parse_base(value: Any) -> Base:
+    """A base answer: one of the runtime bases."""
+    try:
+        return Base(str(value))
+    except ValueError:
+        choices = ", ".join(b.value for b in Base)
+        raise ValidationError(
+            "base", f"{value!r} is not a base", f"choose one of: {choices}"
+        ) from None
+
+
 def validate(scaffold: Scaffold, raw: Mapping[str, Any]) -> Answers:
     """Turn merged raw answers into :class:`Answers`, or raise the first rule broken."""
     names = validate_project_name(str(raw["project_name"]))
@@ -212,13 +234,7 @@ def validate(scaffold: Scaffold, raw: Mapping[str, Any]) -> Answers:
         raise ValidationError(
             "language", f"{language!r} does not match the scaffold's language {scaffold.language}"
         )
-    try:
-        base = Base(str(raw["base"]))
-    except ValueError:
-        choices = ", ".join(b.value for b in Base)
-        raise ValidationError(
-            "base", f"{raw['base']!r} is not a base", f"choose one of: {choices}"
-        ) from None
+    base = parse_base(raw["base"])
     version = str(raw["version"])
     scaffold.check_supported(base, version)
     module_path = None

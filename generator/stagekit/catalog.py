@@ -15,7 +15,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from stagekit.contract import IMAGE_ROLES
+import stagekit
+from stagekit.contract import BUILD_ARG_NAME, IMAGE_ROLES
 from stagekit.errors import ScaffoldError, UnsupportedCombinationError, ValidationError
 from stagekit.filters import resolve_image
 from stagekit.model import Base, Language
@@ -139,10 +140,11 @@ class Scaffold:
 
 def scaffolds_root() -> Path:
     """The built-in scaffolds: inside the wheel, or the source checkout's ``scaffolds/``."""
-    packaged = Path(__file__).resolve().parent / "scaffolds"
+    package = Path(stagekit.__file__).resolve().parent  # wherever this module sits inside it
+    packaged = package / "scaffolds"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parents[2] / "scaffolds"
+    return package.parents[1] / "scaffolds"
 
 
 def builtin_names() -> tuple[str, ...]:
@@ -203,7 +205,7 @@ def load_scaffold(path: Path, name: str | None = None, source: str = "builtin") 
         )
         debug_port = int(catalog["debug_port"])
         reserved = _names(catalog, "reserved_names", _ANY_NAME)
-        network_args = _names(catalog, "network_args", _ARG_NAME)
+        network_args = _names(catalog, "network_args", BUILD_ARG_NAME)
     except (KeyError, TypeError, ValueError) as exc:
         raise ScaffoldError(f"{config}: invalid catalog value ({exc})") from exc
     return Scaffold(
@@ -227,7 +229,6 @@ def load_scaffold(path: Path, name: str | None = None, source: str = "builtin") 
 
 
 _ANY_NAME = re.compile(r".+")
-_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _names(catalog: Mapping[str, Any], key: str, shape: re.Pattern[str]) -> tuple[str, ...]:

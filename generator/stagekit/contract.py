@@ -7,6 +7,7 @@ Each fact is defined here once and imported everywhere else.
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 
@@ -36,6 +37,9 @@ BAKE_FILE = "docker-bake.hcl"
 #: Written by ``stagekit new`` when the org config has network settings.
 BUILD_ARGS_FILE = "build-args.env"
 BAKE_OVERRIDE_FILE = "docker-bake.override.hcl"
+
+#: A build argument's name (``ARG NAME``), as BuildKit, env files and Makefiles all accept it.
+BUILD_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 #: The bake targets that build one stage each (target name = stage name).
 BAKE_STAGE_TARGETS = (Stage.TEST.value, Stage.DEBUG.value, Stage.RELEASE.value)

@@ -19,19 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagekit.answers import FIELDS, Answers, defaults, git_user_name, validate
-from stagekit.catalog import TEMPLATE_DIR, Scaffold, builtin
-from stagekit.config import (
-    OrgConfig,
-    bake_override_file,
-    bake_targets,
-    build_args_file,
-    module_path_for,
-)
-from stagekit.contract import BAKE_FILE, BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE
+from stagekit.answers import FIELDS, Answers, defaults, git_user_name, parse_language, validate
+from stagekit.catalog import Scaffold, builtin
+from stagekit.config_model import OrgConfig, module_path_for
 from stagekit.errors import MissingAnswerError, ValidationError
 from stagekit.model import Base, Language
 from stagekit.names import validate_project_name
+from stagekit.project_files import network_files
 from stagekit.render import NewResult, generate
 
 
@@ -47,7 +41,7 @@ class AnswerSources:
         return {**self.config, **self.file, **self.flags}
 
 
-def scaffold_for_language(language: Language) -> Scaffold:
+def scaffold_forparse_language(language: Language) -> Scaffold:
     return builtin(language)
 
 
@@ -90,14 +84,14 @@ def resolve_answers(
         chosen = scaffold
 
         def scaffold_for(language: Language) -> Scaffold:
-            found = chosen if chosen is not None else scaffold_for_language(language)
+            found = chosen if chosen is not None else scaffold_forparse_language(language)
             return with_config_defaults(found, sources.config)
 
         # Config defaults become prompt defaults rather than silent answers.
         asked = ask(explicit, scaffold_for, owner_default or given.get("owner"))
         given = {**sources.config, **asked}
     if scaffold is None:
-        language = _language(given.get("language", Language.GO.value))
+        language = parse_language(given.get("language", Language.GO.value))
         scaffold = scaffold_for_language(language)
     _check_module_path(explicit, scaffold.language)
     module_path = given.get("module_path")
@@ -127,22 +121,12 @@ def with_config_defaults(scaffold: Scaffold, config: Mapping[str, Any]) -> Scaff
     return dataclasses.replace(scaffold, defaults=scaffold_defaults, bases=bases, versions=versions)
 
 
-def _language(value: Any) -> Language:
-    try:
-        return Language(str(value))
-    except ValueError:
-        choices = ", ".join(lang.value for lang in Language)
-        raise ValidationError(
-            "language", f"{value!r} is not a supported language", f"choose one of: {choices}"
-        ) from None
-
-
 def _check_early(given: Mapping[str, Any]) -> None:
     """Refuse a bad flag before asking anything else."""
     if "project_name" in given:
         validate_project_name(str(given["project_name"]))
     if "language" in given:
-        _language(given["language"])
+        parse_language(given["language"])
 
 
 def _check_module_path(explicit: Mapping[str, Any], language: Language) -> None:
@@ -198,26 +182,3 @@ def new(
         extra_files=files,
         record=extra,
     )
-
-
-def network_files(scaffold: Scaffold, config: OrgConfig) -> tuple[dict[str, str], dict[str, Any]]:
-    """The files carrying the org's network settings, and the ``network`` record (may be empty)."""
-    network = config.network
-    honoured = scaffold.network_args
-    args = network.build_args(honoured)
-    missing = network.not_declared(scaffold.language, honoured)
-    if not args and network.ca_bundle is None and not missing:
-        return {}, {}
-    files: dict[str, str] = {}
-    if args:
-        files[BUILD_ARGS_FILE] = build_args_file(args, config.files)
-    bake = scaffold.path / TEMPLATE_DIR / BAKE_FILE
-    if bake.is_file() and (args or network.ca_bundle is not None):
-        targets = bake_targets(bake.read_text(encoding="utf-8"))
-        files[BAKE_OVERRIDE_FILE] = bake_override_file(targets, args, network.ca_bundle)
-    record: dict[str, Any] = {"build_args": args}
-    if network.ca_bundle is not None:
-        record["ca_bundle"] = str(network.ca_bundle)
-    if missing:
-        record["not_declared"] = missing  # set for this language, but the Dockerfile has no ARG
-    return files, record

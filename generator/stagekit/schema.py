@@ -39,7 +39,6 @@ from stagekit.names import (
     WINDOWS_RESERVED,
     validate_project_name,
 )
-from stagekit.sources import reserved_names as catalog_reserved_names
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 #: Categories a schema pattern can state portably (ECMAScript and Python ``re`` alike); ``Cn``
@@ -74,7 +73,7 @@ def answers_schema(
 
 def _single(scaffold: Scaffold, given: Mapping[str, Any]) -> dict[str, Any]:
     properties = _common_properties(scaffold, given)
-    own = catalog_reserved_names(scaffold)
+    own = scaffold.reserved_names
     if own:
         names = properties["project_name"]["not"]["enum"]
         properties["project_name"]["not"]["enum"] = sorted({*names, *own})
@@ -137,7 +136,7 @@ def _several(scaffolds: Sequence[Scaffold], given: Mapping[str, Any]) -> dict[st
                 "port": {"not": {"const": scaffold.debug_port}},
             }
         }
-        own = catalog_reserved_names(scaffold)
+        own = scaffold.reserved_names
         if own:  # names this scaffold refuses on top of every scaffold's rules
             then["properties"]["project_name"] = {"not": {"enum": list(own)}}
         if scaffold.language is not Language.GO:

@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from stagekit.config import read_build_args
 from stagekit.contract import Stage
 from stagekit.engine import (
     BuildRequest,
@@ -47,6 +46,7 @@ from stagekit.imagefs import (
 )
 from stagekit.loopback import PortInUseError, check_port_free
 from stagekit.project import Project, load_project
+from stagekit.project_files import read_build_args
 from stagekit.smoke_checks import (
     SHELL_FREE_BASES,
     CheckResult,

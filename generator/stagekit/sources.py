@@ -43,7 +43,6 @@ EXTENSION = "local_extensions.StagekitFilters"
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _SCP_LIKE = re.compile(r"[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:(?!//)")
 _FRAGMENT_KEYS = ("ref", "subdirectory")
-_ARG_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -280,19 +279,7 @@ def load_custom(path: Path, name: str, source: str) -> Scaffold:
             f"{path}: missing local_extensions.py (stagekit's filters)",
             "copy stagekit's filters.py there as local_extensions.py; see docs/platform-teams.md",
         )
-    network_args(scaffold)  # refuse malformed lists now, not after the answers
-    reserved_names(scaffold)
     return scaffold
-
-
-def network_args(scaffold: Scaffold) -> tuple[str, ...]:
-    """``_stagekit.network_args``: the build arguments the scaffold's Dockerfile declares."""
-    return scaffold.network_args
-
-
-def reserved_names(scaffold: Scaffold) -> tuple[str, ...]:
-    """``_stagekit.reserved_names``: project names the scaffold refuses (its own dependencies)."""
-    return scaffold.reserved_names
 
 
 # --- listing ------------------------------------------------------------------------------------

@@ -19,12 +19,12 @@ import docker.errors
 import pytest
 from stagekit.answers import defaults, validate
 from stagekit.catalog import builtin
-from stagekit.config import load_config, read_build_args
+from stagekit.config import load_config
 from stagekit.engine import BuildOutcome, BuildRequest, Endpoint, buildx_build, system_ca_bundle
 from stagekit.model import Base, Language
 from stagekit.new import new
+from stagekit.project_files import read_build_args
 from stagekit.render import generate
-from stagekit.sources import network_args
 
 from tests.docker.conftest import build_args
 from tests.helpers import host_versions
@@ -132,7 +132,7 @@ def test_network_build_args_reach_the_go_download_steps(
 ) -> None:
     """With GOPROXY pointed at a closed port, a step that downloads modules must fail there."""
     scaffold = builtin(Language.GO)
-    assert "GOPROXY" in network_args(scaffold), "the Go scaffold must let an org set GOPROXY"
+    assert "GOPROXY" in scaffold.network_args, "the Go scaffold must let an org set GOPROXY"
     reason = buildable("go", "distroless")
     if reason is not None:
         pytest.skip(reason)

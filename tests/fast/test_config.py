@@ -19,19 +19,14 @@ import dockerfile
 import pytest
 from stagekit.answers import defaults, validate
 from stagekit.catalog import builtin, load_scaffold
-from stagekit.config import (
-    NETWORK_SETTINGS,
-    PROXY_ARGS,
-    OrgConfig,
-    discover,
-    load_config,
-    read_build_args,
-)
+from stagekit.config import discover, load_config
+from stagekit.config_model import NETWORK_SETTINGS, PROXY_ARGS, OrgConfig
 from stagekit.contract import BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE
 from stagekit.errors import ConfigError
 from stagekit.filters import resolve_image
 from stagekit.model import Base, Language
-from stagekit.new import AnswerSources, network_files, new, resolve_answers, with_config_defaults
+from stagekit.new import AnswerSources, new, resolve_answers, with_config_defaults
+from stagekit.project_files import network_files, read_build_args
 from stagekit.render import generate
 
 from tests.helpers import ALL_COMBINATIONS, REPO
