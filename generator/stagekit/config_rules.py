@@ -1,7 +1,8 @@
-"""The checks of one org config file: every problem is one line naming the file and the dotted key.
+"""The checks of one org config file; every problem is one line naming the file and dotted key.
 
-The answer rules themselves live in :mod:`stagekit.answers` and :mod:`stagekit.names`; this module
-applies them to ``[defaults]`` and adds the rules of the other tables.
+The answer rules themselves live in :mod:`stagekit.answers` and
+:mod:`stagekit.names`; this module applies them to ``[defaults]`` and adds the rules of the
+other tables.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from stagekit import dockerfile_checks as dc
+from stagekit import dockerfile_parse as dp
 from stagekit.errors import NotAProjectError
 from stagekit.lint import (
     CHECKS,
@@ -647,13 +648,13 @@ def test_image_problem(reference: str, problem: str | None) -> None:
 
 def test_expand_and_unquote() -> None:
     args = {"V": "1.26", "EMPTY": "", "NONE": None}
-    assert dc.expand("golang:${V}-trixie", args) == "golang:1.26-trixie"
-    assert dc.expand("x:$V", args) == "x:1.26"
-    assert dc.expand("x:${EMPTY:-3}", args) == "x:3"
-    assert dc.expand("x:${NONE}", args) is None
-    assert dc.expand("x:${MISSING}", args) is None
-    assert dc.unquote('"a \\"b\\" \\$c \\d"') == 'a "b" $c \\d'
-    assert dc.unquote("'a \\b'") == "a \\b"
+    assert dp.expand("golang:${V}-trixie", args) == "golang:1.26-trixie"
+    assert dp.expand("x:$V", args) == "x:1.26"
+    assert dp.expand("x:${EMPTY:-3}", args) == "x:3"
+    assert dp.expand("x:${NONE}", args) is None
+    assert dp.expand("x:${MISSING}", args) is None
+    assert dp.unquote('"a \\"b\\" \\$c \\d"') == 'a "b" $c \\d'
+    assert dp.unquote("'a \\b'") == "a \\b"
 
 
 def test_tool_output_and_caches_are_not_read(good: Path) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from stagekit import dockerfile_checks
+from stagekit import dockerfile_parse
 from stagekit.answers import check_text, defaults, validate
 from stagekit.catalog import builtin
 from stagekit.errors import StagekitError, ValidationError
@@ -147,14 +147,14 @@ def check_project(project: Path, answers: Any) -> None:
         label = release_label(dockerfile.read_text(encoding="utf-8"), "description")
         if label is not None and "$" not in label.replace("\\$", ""):
             # dockerfile_str folds whitespace (a LABEL value is one line); nothing else changes.
-            assert dockerfile_checks.unquote(label) == " ".join(answers.description.split())
+            assert dockerfile_parse.unquote(label) == " ".join(answers.description.split())
     for source in project.rglob("*.py"):
         ast.parse(source.read_text(encoding="utf-8"), filename=str(source))
     native_parse(project)
 
 
 def release_label(text: str, key: str) -> str | None:
-    _, stages = dockerfile_checks.split_stages(dockerfile_checks.parse(text))
+    _, stages = dockerfile_parse.split_stages(dockerfile_parse.parse(text))
     release = [s for s in stages if s.name == "release"]
     wanted = f"org.opencontainers.image.{key}"
     for instruction in release[0].of("LABEL") if release else []:
