@@ -1,6 +1,6 @@
 """A project that stagekit generated, read back from its answers file.
 
-``stagekit new`` writes ``.stagekit.json`` into every project (see ``render._write_answers_file``):
+``stagekit new`` writes ``.stagekit.json`` into every project (:func:`record_data` is its layout):
 the answers, the scaffold it came from and the part of the scaffold's catalog that smoke and lint
 need (language, debugger port, health path, payload paths, concrete images per role). Reading that
 file, rather than the scaffold, lets a project be judged long after, and far from, its scaffold.
@@ -15,10 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from stagekit.answers import Answers
+from stagekit.catalog import Scaffold
 from stagekit.contract import DOCKERFILE, RECORD_FILE
 from stagekit.errors import NotAProjectError
 from stagekit.model import Base, Language
 
+#: The layout of the record this stagekit writes and reads. stagekit 0.1.0 wrote no
+#: ``record_schema`` key (schema 1: no digests); schema 2 adds the scaffold's content digest, its
+#: folder or commit, and a digest per file. A stagekit older than a record refuses it.
+RECORD_SCHEMA = 2
 _NEW_HINT = "run it inside a folder made by `stagekit new`, or pass that folder as PROJECT_DIR"
 
 
@@ -66,6 +71,53 @@ class Project:
         return tuple(path.replace("{entrypoint}", entrypoint) for path in self.payload)
 
 
+def record_data(
+    scaffold: Scaffold,
+    answers: Answers,
+    registry: Mapping[str, Any] | None,
+    extra: Mapping[str, Mapping[str, Any]],
+    *,
+    stagekit_version: str,
+    scaffold_digest: str,
+    files: Mapping[str, str],
+) -> dict[str, Any]:
+    """The record of a project made from ``scaffold`` and ``answers``; ``extra`` adds fields to
+    its sections (``network``, ``scaffold.commit``)."""
+    identity: dict[str, Any] = {
+        "name": scaffold.name,
+        "source": scaffold.source,
+        "version": scaffold.scaffold_version,
+        "digest": scaffold_digest,
+    }
+    if scaffold.source != "builtin" and not extra.get("scaffold", {}).get("commit"):
+        identity["path"] = str(scaffold.path.absolute())
+    record: dict[str, Any] = {
+        "record_schema": RECORD_SCHEMA,
+        "stagekit_version": stagekit_version,
+        "scaffold": identity,
+        "answers": answers.to_dict(),
+        "files": dict(files),
+        # What smoke and lint need to judge the project without the scaffold at hand.
+        "catalog": {
+            "language": scaffold.language.value,
+            "debug_port": scaffold.debug_port,
+            "health_path": scaffold.health_path,
+            "payload": list(scaffold.payload_for(answers.base)),
+            "images": scaffold.images_for(answers.base, answers.version, registry),
+        },
+    }
+    if registry:
+        record["registry"] = dict(registry)
+    for section, fields in extra.items():
+        record.setdefault(section, {}).update(fields)
+    return record
+
+
+def record_text(record: Mapping[str, Any]) -> str:
+    """The record as the file holds it."""
+    return json.dumps(record, indent=2, ensure_ascii=False) + "\n"
+
+
 def load_project(path: Path) -> Project:
     """Read the project in ``path`` from its ``.stagekit.json``; refuse any other folder."""
     path = Path(path).absolute()
@@ -99,6 +151,15 @@ def _from_record(path: Path, record_file: Path, record: Any) -> Project:
     try:
         if not isinstance(record, dict):
             raise TypeError("the file must hold a JSON object")
+        version = record.get("record_schema", 1)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ValueError(f"record_schema {version!r} is not a positive integer")
+        if version > RECORD_SCHEMA:
+            raise NotAProjectError(
+                f"{record_file} has record schema {version}; this stagekit reads up to "
+                f"{RECORD_SCHEMA}",
+                "upgrade stagekit (pipx upgrade stagekit) to work on this project",
+            )
         answers = _answers(_mapping(record, "answers"))
         scaffold = _mapping(record, "scaffold")
         catalog = _mapping(record, "catalog")

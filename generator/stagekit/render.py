@@ -23,10 +23,9 @@ from stagekit.catalog import Scaffold
 from stagekit.contract import RECORD_FILE
 from stagekit.errors import DestinationError, RenderError
 from stagekit.model import is_scaffold_content
+from stagekit.project import record_data, record_text
 from stagekit.update.digest import project_digests, tree_digest
 
-#: The layout of ``.stagekit.json``; 0.1.0 wrote no ``record_schema`` (schema 1: no digests).
-RECORD_SCHEMA = 2
 #: Answer keys cookiecutter treats as choice lists; they are matched against the choices as is.
 _CHOICE_KEYS = frozenset({"base", "version"})
 
@@ -193,37 +192,17 @@ def _write_answers_file(
     extra: Mapping[str, Mapping[str, Any]],
 ) -> None:
     # What `stagekit update` needs to re-render this exact project (BASE) and to tell which files
-    # the user touched: the scaffold's identity and content digest, and a digest per file.
-    identity: dict[str, Any] = {
-        "name": scaffold.name,
-        "source": scaffold.source,
-        "version": scaffold.scaffold_version,
-        "digest": tree_digest(scaffold.path),
-    }
-    if scaffold.source != "builtin" and not extra.get("scaffold", {}).get("commit"):
-        identity["path"] = str(scaffold.path.absolute())
-    record: dict[str, Any] = {
-        "record_schema": RECORD_SCHEMA,
-        "stagekit_version": __version__,
-        "scaffold": identity,
-        "answers": answers.to_dict(),
-        "files": project_digests(project, frozenset({RECORD_FILE})),
-        # What smoke and lint need to judge the project without the scaffold at hand.
-        "catalog": {
-            "language": scaffold.language.value,
-            "debug_port": scaffold.debug_port,
-            "health_path": scaffold.health_path,
-            "payload": list(scaffold.payload_for(answers.base)),
-            "images": scaffold.images_for(answers.base, answers.version, registry),
-        },
-    }
-    if registry:
-        record["registry"] = dict(registry)
-    for section, fields in extra.items():
-        record.setdefault(section, {}).update(fields)
-    (project / RECORD_FILE).write_text(
-        json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    # the user touched: the scaffold's content digest, and a digest per file.
+    record = record_data(
+        scaffold,
+        answers,
+        registry,
+        extra,
+        stagekit_version=__version__,
+        scaffold_digest=tree_digest(scaffold.path),
+        files=project_digests(project, frozenset({RECORD_FILE})),
     )
+    (project / RECORD_FILE).write_text(record_text(record), encoding="utf-8")
 
 
 def _relative_files(root: Path) -> list[str]:

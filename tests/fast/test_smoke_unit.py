@@ -621,6 +621,24 @@ def test_broken_answers_file(tmp_path: Path) -> None:
         load_project(folder)
 
 
+def test_record_schema(tmp_path: Path) -> None:
+    """Today's records carry schema 2 (0.1.0's had none: 1); a newer layout is refused."""
+    folder = render_project(tmp_path, "python", "distroless")
+    record = folder / ".stagekit.json"
+    data = json.loads(record.read_text())
+    assert data["record_schema"] == 2
+    assert load_project(folder).name == "demo-svc"
+    record.write_text(json.dumps({k: v for k, v in data.items() if k != "record_schema"}))
+    assert load_project(folder).name == "demo-svc"
+    record.write_text(json.dumps({**data, "record_schema": 3}))
+    with pytest.raises(NotAProjectError, match="record schema 3") as info:
+        load_project(folder)
+    assert "upgrade stagekit" in (info.value.hint or "")
+    record.write_text(json.dumps({**data, "record_schema": "3"}))
+    with pytest.raises(NotAProjectError, match="not a positive integer"):
+        load_project(folder)
+
+
 # --- errors through the CLI (no engine needed) ---------------------------------------------------
 
 
