@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagekit.answers import Answers
+from stagekit.answers import Answers, check_port, parse_base, parse_language
 from stagekit.catalog import Scaffold
 from stagekit.contract import DOCKERFILE, RECORD_FILE
 from stagekit.errors import NotAProjectError
@@ -163,7 +163,7 @@ def _from_record(path: Path, record_file: Path, record: Any) -> Project:
         answers = _answers(_mapping(record, "answers"))
         scaffold = _mapping(record, "scaffold")
         catalog = _mapping(record, "catalog")
-        language = Language(str(catalog.get("language", answers.language.value)))
+        language = parse_language(catalog.get("language", answers.language.value))
         if language is not answers.language:
             raise ValueError(f"catalog language {language} differs from answer {answers.language}")
         images = _mapping(catalog, "images")
@@ -197,16 +197,13 @@ def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def _answers(data: Mapping[str, Any]) -> Answers:
-    port = int(str(data["port"]))
-    if not 1 <= port <= 65535:
-        raise ValueError(f"port {port} is out of range")
     module_path = data.get("module_path")
     return Answers(
         project_name=str(data["project_name"]),
-        language=Language(str(data["language"])),
-        base=Base(str(data["base"])),
+        language=parse_language(data["language"]),
+        base=parse_base(data["base"]),
         version=str(data["version"]),
-        port=port,
+        port=check_port(data["port"], debug_port=0),
         description=str(data.get("description", "")),
         owner=str(data.get("owner", "")),
         module_path=str(module_path) if module_path is not None else None,

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagekit.contract import Stage
+from stagekit.answers import MAX_PORT
+from stagekit.contract import BUILD_ARG_NAME, Stage
 from stagekit.errors import EXIT_BUILD, EXIT_CHECK_FAILED, EXIT_OK, ValidationError
 from stagekit.smoke_checks import CheckResult, Payload
 
@@ -23,7 +24,6 @@ SMOKE_STAGES = frozenset(DEFAULT_STAGES)
 _PREFIX = re.compile(
     r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
 )
-_BUILD_ARG = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ class SmokeOptions:
             raise ValidationError(
                 "image-prefix", f"{self.image_prefix!r} is not a lowercase image repository name"
             )
-        if self.host_port is not None and not 1 <= self.host_port <= 65535:
+        if self.host_port is not None and not 1 <= self.host_port <= MAX_PORT:
             raise ValidationError("host-port", f"{self.host_port} is not a TCP port")
         for stage in self.prebuilt:
             if stage not in stages:
@@ -72,7 +72,7 @@ class SmokeOptions:
                     "image", f"an image for stage {stage} is given, but that stage is not run"
                 )
         for key in self.build_args:
-            if not _BUILD_ARG.match(key):
+            if not BUILD_ARG_NAME.fullmatch(key):
                 raise ValidationError("build-arg", f"{key!r} is not a build argument name")
 
 
