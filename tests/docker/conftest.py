@@ -23,17 +23,15 @@ from stagekit.engine import (
     BuildRequest,
     Endpoint,
     buildx_build,
-    created_label,
     system_ca_bundle,
 )
 from stagekit.errors import StagekitError
 from stagekit.model import Base, Language
 
+from tests.docker.support import Built, build_args
 from tests.engine.daemon import ensure_daemon
 from tests.engine.standins import StandinUnavailable, ensure_images
 from tests.helpers import ALL_COMBINATIONS, host_versions, render_project
-
-SOURCE_DATE_EPOCH = 1_700_000_000
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -133,28 +131,6 @@ def provisioning(docker_host: str) -> Provisioning:
 @pytest.fixture(scope="session")
 def buildable(provisioning: Provisioning) -> Callable[[str, str], str | None]:
     return provisioning.reason
-
-
-@dataclass
-class Built:
-    """One combination rendered and built (test, debug, release) once per session."""
-
-    lang: str
-    base: str
-    project: Path
-    images: dict[str, str] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    logs: dict[str, str] = field(default_factory=dict)
-    outcomes: dict[str, BuildOutcome] = field(default_factory=dict)
-
-
-def build_args(epoch: int = SOURCE_DATE_EPOCH) -> dict[str, str]:
-    return {
-        "SOURCE_DATE_EPOCH": str(epoch),
-        "CREATED": created_label(epoch),
-        "VERSION": "0.1.0",
-        "REVISION": "test",
-    }
 
 
 #: runc's message when a step's container process was cut off before it started (no command of the

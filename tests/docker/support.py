@@ -11,15 +11,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import docker.errors
 import pytest
-from stagekit.engine import created_label
+from stagekit.engine import BuildOutcome, created_label
 
-from tests.docker.conftest import SOURCE_DATE_EPOCH, Built
-
+SOURCE_DATE_EPOCH = 1_700_000_000
 PORT = 8080
 MB = 1_000_000
 HEALTHY_WITHIN = 15.0  # seconds; --start-interval=1s should make it ~1-2 s
@@ -37,6 +37,28 @@ SCRATCH_ETC = ("etc/group", "etc/passwd", "etc/ssl/certs/ca-certificates.crt")
 SHELLS = ("sh", "bash", "ash", "dash", "busybox")
 # Loopback requests must never go through an HTTP(S)_PROXY from the environment.
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class Built:
+    """One combination rendered and built (test, debug, release) once per session."""
+
+    lang: str
+    base: str
+    project: Path
+    images: dict[str, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    logs: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, BuildOutcome] = field(default_factory=dict)
+
+
+def build_args(epoch: int = SOURCE_DATE_EPOCH) -> dict[str, str]:
+    return {
+        "SOURCE_DATE_EPOCH": str(epoch),
+        "CREATED": created_label(epoch),
+        "VERSION": "0.1.0",
+        "REVISION": "test",
+    }
 
 
 def binary_path(built: Built) -> str:

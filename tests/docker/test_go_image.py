@@ -26,14 +26,15 @@ from stagekit.engine import (
 )
 from stagekit.model import Base
 
-from tests.docker.conftest import Built, build_args
 from tests.docker.support import (
     MB,
     PORT,
     SCRATCH_ETC,
+    Built,
     assert_no_shell,
     assert_release_metadata,
     binary_path,
+    build_args,
     copy_project,
     file_from_image,
     get_json,

@@ -25,12 +25,12 @@ from stagekit.engine import BuildOutcome
 from stagekit.errors import ValidationError
 from stagekit.names import validate_project_name
 
-from tests.docker.conftest import Built
 from tests.docker.support import (
     HARDENED,
     MB,
     PORT,
     SCRATCH_ETC,
+    Built,
     assert_no_shell,
     assert_release_metadata,
     copy_project,

@@ -26,7 +26,7 @@ from stagekit.new import new
 from stagekit.project_files import read_build_args
 from stagekit.render import generate
 
-from tests.docker.conftest import build_args
+from tests.docker.support import build_args
 from tests.helpers import host_versions
 
 pytestmark = pytest.mark.docker

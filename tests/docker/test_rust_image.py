@@ -22,11 +22,11 @@ import pytest
 from stagekit.engine import BuildOutcome
 from stagekit.model import Base, Language
 
-from tests.docker.conftest import Built
 from tests.docker.support import (
     MB,
     PORT,
     SCRATCH_ETC,
+    Built,
     assert_no_shell,
     assert_release_metadata,
     binary_path,

@@ -25,14 +25,14 @@ from typing import Any
 
 import pytest
 
-from tests.docker.conftest import SOURCE_DATE_EPOCH
+from tests.docker.support import SOURCE_DATE_EPOCH
 from tests.helpers import ALL_COMBINATIONS, REPO, render_project
 
 pytestmark = pytest.mark.docker
 
 ARTIFACTS = REPO / ".artifacts" / "smoke"
 SMOKE_LABEL = "org.stagekit.smoke"
-#: The session builds' arguments (tests/docker/conftest.py ``build_args``): same args, same cache.
+#: The session builds' arguments (tests/docker/support.py ``build_args``): same args, same cache.
 SESSION_ARGS = ["--build-arg", "VERSION=0.1.0", "--build-arg", "REVISION=test"]
 RELEASE_CHECKS = {
     "user",
