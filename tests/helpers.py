@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from stagekit.answers import defaults, validate
 from stagekit.catalog import builtin
+from stagekit.cli import main
 from stagekit.loopback import free_port
 from stagekit.model import Base, Language
 from stagekit.render import generate
@@ -37,6 +44,58 @@ def render_project(tmp_path: Path, lang: str, base: str = "distroless", **answer
     dest = tmp_path / valid.project_name
     generate(scaffold, valid, dest)
     return dest
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What one `stagekit` command did: its exit code and everything it printed."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_cli(
+    *args: str, cwd: Path, env: Mapping[str, str] | None = None, stdin: str | None = None
+) -> CliResult:
+    """`stagekit ARGS` run in this process, as a shell would run it: in ``cwd``, with ``env`` (by
+    default this environment) as its whole environment, ``stdin`` (else nothing, not a
+    terminal) as standard input. Everything is put back afterwards.
+
+    Only terminal (pty), installed-wheel and PATH tests start a real process.
+    """
+    out, err = io.StringIO(), io.StringIO()
+    with _environment(env), contextlib.chdir(cwd), _streams(io.StringIO(stdin or ""), out, err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse: --help, --version, usage errors
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+@contextlib.contextmanager
+def _environment(env: Mapping[str, str] | None) -> Iterator[None]:
+    saved, saved_tempdir = dict(os.environ), tempfile.tempdir
+    if env is not None:
+        os.environ.clear()
+        os.environ.update(env)
+    tempfile.tempdir = None  # recomputed from TMPDIR, as a new process would
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        tempfile.tempdir = saved_tempdir
+
+
+@contextlib.contextmanager
+def _streams(stdin: io.StringIO, stdout: io.StringIO, stderr: io.StringIO) -> Iterator[None]:
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+    try:
+        yield
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
 
 
 def native_caches() -> dict[str, str]:

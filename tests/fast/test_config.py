@@ -11,7 +11,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,8 @@ from stagekit.new import AnswerSources, new, resolve_answers, with_config_defaul
 from stagekit.project_files import network_files, read_build_args
 from stagekit.render import generate
 
-from tests.helpers import ALL_COMBINATIONS, REPO
+from tests.helpers import ALL_COMBINATIONS, REPO, run_cli
 
-STAGEKIT = [sys.executable, "-m", "stagekit"]
 PREFIX = "mirror.corp.example/dockerhub"
 
 
@@ -42,22 +40,6 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
     xdg.mkdir(exist_ok=True)
     env |= {"XDG_CONFIG_HOME": str(xdg), "NO_COLOR": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
     return env
-
-
-def run_cli(
-    *args: str, cwd: Path, env: dict[str, str], stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*STAGEKIT, *args],
-        cwd=cwd,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
 
 
 def write(path: Path, text: str) -> Path:

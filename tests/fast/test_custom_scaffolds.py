@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +21,8 @@ from stagekit.model import Language
 from stagekit.sources import list_scaffolds, open_scaffold, resolve
 from stagekit.update.digest import tree_digest
 
-STAGEKIT = [sys.executable, "-m", "stagekit"]
+from tests.helpers import run_cli
+
 GIT_ID = ["-c", "user.name=Template Team", "-c", "user.email=t@example.com"]
 
 
@@ -36,19 +36,6 @@ def isolated_env(tmp_path: Path) -> dict[str, str]:
         "NO_COLOR": "1",
         "GIT_CONFIG_GLOBAL": "/dev/null",
     }
-
-
-def run_cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*STAGEKIT, *args],
-        cwd=cwd,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env=env,
-        check=False,
-    )
 
 
 def git(*args: str, cwd: Path) -> str:

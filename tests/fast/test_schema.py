@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +20,8 @@ from stagekit.names import validate_module_path, validate_project_name
 from stagekit.render import generate
 from stagekit.schema import answers_schema
 
-from tests.helpers import REPO
+from tests.helpers import REPO, CliResult, run_cli
 
-STAGEKIT = [sys.executable, "-m", "stagekit"]
 TEMPLATE = REPO / "docs" / "backstage-template.yaml"
 
 
@@ -232,17 +229,8 @@ def test_stagekit_schema_prints_it_and_stagekit_new_takes_matching_answers(tmp_p
     env |= {"XDG_CONFIG_HOME": str(tmp_path / "xdg"), "GIT_CONFIG_GLOBAL": "/dev/null"}
     (tmp_path / "stagekit.toml").write_text('[defaults]\nowner = "Org Team"\n')
 
-    def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [*STAGEKIT, *args],
-            cwd=tmp_path,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=env,
-            check=False,
-        )
+    def cli(*args: str, stdin: str | None = None) -> CliResult:
+        return run_cli(*args, cwd=tmp_path, env=env, stdin=stdin)
 
     printed = cli("schema", "--lang", "rust")
     assert printed.returncode == 0, printed.stderr
