@@ -140,24 +140,25 @@ def check_stages(stages: Sequence[ParsedStage]) -> Iterator[Problem]:
             yield Problem(stage.line, f"stage {stage.name!r} is defined twice")
         seen.setdefault(stage.name, stage)
     missing = [name for name in REQUIRED_STAGES if name not in seen]
+    build, test, release = Stage.BUILD.value, Stage.TEST.value, Stage.RELEASE.value
     for name in missing:
-        yield Problem(None, f"missing stage {name!r} (the stages are build, test, debug, release)")
-    if stages and "release" in seen and stages[-1].name != "release":
+        yield Problem(None, f"missing stage {name!r} (the stages are {', '.join(REQUIRED_STAGES)})")
+    if stages and release in seen and stages[-1].name != release:
         yield Problem(
-            seen["release"].line,
-            "release must be the last stage, so a plain 'docker build .' builds it",
+            seen[release].line,
+            f"{release} must be the last stage, so a plain 'docker build .' builds it",
         )
     if not missing:
         order = [seen[name].index for name in REQUIRED_STAGES]
         if order != sorted(order):
             yield Problem(
-                seen["build"].line,
-                "stages should come in the order build, test, debug, release",
+                seen[build].line,
+                f"stages should come in the order {', '.join(REQUIRED_STAGES)}",
                 "warning",
             )
-        if "build" not in [s.name for s in chain(seen["test"], stages)]:
+        if build not in [s.name for s in chain(seen[test], stages)]:
             yield Problem(
-                seen["test"].line, "stage test must be built FROM build (or a child of it)"
+                seen[test].line, f"stage {test} must be built FROM {build} (or a child of it)"
             )
 
 
@@ -239,7 +240,7 @@ def check_secret_names(instructions: Sequence[Instruction]) -> Iterator[Problem]
 
 def check_release(stages: Sequence[ParsedStage]) -> Iterator[Problem]:
     """What the release image must carry: non-root user, exec forms, health check, labels."""
-    release = next((s for s in stages if s.name == "release"), None)
+    release = next((s for s in stages if s.name == Stage.RELEASE), None)
     if release is None:
         return
     lineage = chain(release, stages)

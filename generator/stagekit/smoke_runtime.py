@@ -124,7 +124,7 @@ class Containers:
             try:
                 container = self.create(
                     tag,
-                    "release",
+                    Stage.RELEASE.value,
                     ports={f"{port}/tcp": ("127.0.0.1", chosen)},
                     environment={"PORT": str(port)},
                     **HARDENED,
@@ -268,7 +268,7 @@ class Containers:
         try:
             container = self.create(
                 tag,
-                "debug",
+                Stage.DEBUG.value,
                 ports={f"{debug_port}/tcp": ("127.0.0.1", host_port)},
                 environment={"PORT": str(app_port)},
             )
