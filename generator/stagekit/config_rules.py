@@ -202,7 +202,7 @@ def _check_network(check: _Checker, table: Mapping[str, Any]) -> dict[str, Any]:
                 arg_key = f"{dotted}.{_quote_key(name)}"
                 if not BUILD_ARG_NAME.fullmatch(name):
                     raise check.fail(
-                        arg_key, "is not a build argument name ([A-Za-z_][A-Za-z0-9_]*)"
+                        arg_key, f"is not a build argument name ({BUILD_ARG_NAME.pattern})"
                     )
                 out[key][name] = _network_value(check, arg_key, arg, url=False)
         else:

@@ -11,9 +11,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from stagekit.contract import BUILD_ARG_NAME
+
 _VARIABLE = re.compile(
-    r"\$(?:\{(?P<braced>[A-Za-z_][A-Za-z0-9_]*)(?P<modifier>:?[-+][^}]*)?\}"
-    r"|(?P<plain>[A-Za-z_][A-Za-z0-9_]*))"
+    rf"\$(?:\{{(?P<braced>{BUILD_ARG_NAME.pattern})(?P<modifier>:?[-+][^}}]*)?\}}"
+    rf"|(?P<plain>{BUILD_ARG_NAME.pattern}))"
 )
 
 
