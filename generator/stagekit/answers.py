@@ -186,6 +186,16 @@ def check_text(field: str, value: Any, limit: int, multiline: bool) -> str:
     return value
 
 
+def check_description(value: Any) -> str:
+    """A description: one paragraph of free text (newlines and tabs allowed)."""
+    return check_text("description", value, MAX_DESCRIPTION, True)
+
+
+def check_owner(value: Any) -> str:
+    """An owner (author or team): one line of free text."""
+    return check_text("owner", value, MAX_OWNER, False)
+
+
 def check_port(value: Any, debug_port: int) -> int:
     field = "port"
     try:
@@ -246,7 +256,7 @@ def validate(scaffold: Scaffold, raw: Mapping[str, Any]) -> Answers:
         base=base,
         version=version,
         port=check_port(raw["port"], scaffold.debug_port),
-        description=check_text("description", raw["description"], MAX_DESCRIPTION, True),
-        owner=check_text("owner", raw["owner"], MAX_OWNER, False),
+        description=check_description(raw["description"]),
+        owner=check_owner(raw["owner"]),
         module_path=module_path,
     )

@@ -15,10 +15,9 @@ from urllib.parse import urlsplit
 
 from stagekit.answers import (
     FIELDS,
-    MAX_DESCRIPTION,
-    MAX_OWNER,
+    check_description,
+    check_owner,
     check_port,
-    check_text,
     normalize_keys,
     parse_base,
     parse_language,
@@ -134,9 +133,9 @@ def _check_default(key: str, value: Any) -> None:
     elif key == "port":
         check_port(value, debug_port=0)
     elif key == "description":
-        check_text(key, value, MAX_DESCRIPTION, True)
+        check_description(value)
     elif key == "owner":
-        check_text(key, value, MAX_OWNER, False)
+        check_owner(value)
     elif key == "module_path":
         validate_module_path(module_path_for(value, "project-name"))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from stagekit.answers import FIELDS, MAX_DESCRIPTION, MAX_OWNER, check_port, check_text, defaults
+from stagekit.answers import FIELDS, check_description, check_owner, check_port, defaults
 from stagekit.catalog import Scaffold
 from stagekit.errors import AbortedError, MissingAnswerError, StagekitError
 from stagekit.model import Base, Language
@@ -95,13 +95,13 @@ def ask(
             answers["description"] = _text(
                 "Short description:",
                 str(fallback["description"]),
-                lambda text: check_text("description", text, MAX_DESCRIPTION, True),
+                check_description,
             )
         if "owner" not in answers:
             answers["owner"] = _text(
                 "Owner (author or team):",
                 str(fallback["owner"]),
-                lambda text: check_text("owner", text, MAX_OWNER, False),
+                check_owner,
             )
         if scaffold.language is Language.GO and "module_path" not in answers:
             answers["module_path"] = _text(
