@@ -17,26 +17,7 @@ from stagekit.errors import DestinationError, RenderError
 from stagekit.model import Language
 from stagekit.render import generate, jinja_literal
 
-from tests.helpers import ALL_COMBINATIONS, REPO
-
-STAGEKIT = [sys.executable, "-m", "stagekit"]
-
-
-def run_cli(
-    *args: str, cwd: Path, stdin: str | None = None, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1", "GIT_CONFIG_GLOBAL": "/dev/null"}
-    return subprocess.run(
-        [*STAGEKIT, *args],
-        cwd=cwd,
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        check=False,
-    )
+from tests.helpers import ALL_COMBINATIONS, REPO, run_cli
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -94,7 +75,7 @@ def test_plain_cookiecutter_renders_what_stagekit_renders(tmp_path: Path, lang: 
 
 def test_missing_answers_without_a_terminal_fail_fast_naming_the_flag(tmp_path: Path) -> None:
     started = time.monotonic()
-    result = run_cli("new", "--lang", "go", cwd=tmp_path, timeout=30)
+    result = run_cli("new", "--lang", "go", cwd=tmp_path)
     elapsed = time.monotonic() - started
     assert result.returncode == 2
     assert "--name" in result.stderr and "Traceback" not in result.stderr
