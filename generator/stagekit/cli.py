@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from stagekit import __version__
+from stagekit.contract import BUILD_ARGS_FILE, RECORD_FILE
 from stagekit.errors import (
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
@@ -349,13 +350,13 @@ def _print_network(project: Path) -> None:
     import json
 
     try:
-        record = json.loads((project / ".stagekit.json").read_text(encoding="utf-8"))
+        record = json.loads((project / RECORD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return
     network = record.get("network") or {}
     names = sorted(network.get("build_args") or {})
     if names:
-        print(f"Build arguments in build-args.env (Makefile, bake, smoke): {', '.join(names)}")
+        print(f"Build arguments in {BUILD_ARGS_FILE} (Makefile, bake, smoke): {', '.join(names)}")
     if network.get("not_declared"):
         print(
             "Not passed (the scaffold's Dockerfile declares no ARG for them): "
