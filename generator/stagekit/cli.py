@@ -315,11 +315,11 @@ def cmd_lint(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     import json
 
+    from stagekit.contract import RECORD_FILE
     from stagekit.doctor import doctor
-    from stagekit.project import ANSWERS_FILE
 
     project = args.project
-    if project is None and (Path.cwd() / ANSWERS_FILE).is_file():
+    if project is None and (Path.cwd() / RECORD_FILE).is_file():
         project = Path.cwd()
     report = doctor(project.absolute() if project is not None else None)
     if args.json:

@@ -33,7 +33,7 @@ from stagekit.errors import StagekitError
 if TYPE_CHECKING:
     from docker import DockerClient
 
-    from stagekit.config import OrgConfig
+    from stagekit.config_model import OrgConfig
 
 Status = Literal["ok", "warn", "fail"]
 

@@ -41,7 +41,7 @@ class AnswerSources:
         return {**self.config, **self.file, **self.flags}
 
 
-def scaffold_forparse_language(language: Language) -> Scaffold:
+def scaffold_for_language(language: Language) -> Scaffold:
     return builtin(language)
 
 
@@ -64,7 +64,7 @@ def resolve_answers(
     _check_early(given)
     if scaffold is not None or "language" in explicit:
         _check_module_path(
-            explicit, scaffold.language if scaffold else _language(given["language"])
+            explicit, scaffold.language if scaffold else parse_language(given["language"])
         )
     if scaffold is not None and "language" in given and given["language"] != scaffold.language:
         raise ValidationError(
@@ -84,7 +84,7 @@ def resolve_answers(
         chosen = scaffold
 
         def scaffold_for(language: Language) -> Scaffold:
-            found = chosen if chosen is not None else scaffold_forparse_language(language)
+            found = chosen if chosen is not None else scaffold_for_language(language)
             return with_config_defaults(found, sources.config)
 
         # Config defaults become prompt defaults rather than silent answers.

@@ -21,8 +21,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from stagekit.contract import RECORD_FILE
 from stagekit.errors import UpdateError
-from stagekit.render import ANSWERS_FILE
 from stagekit.update.gitrepo import Repo
 from stagekit.update.merge import CONFLICTS
 from stagekit.update.plan import Plan, dump_record
@@ -78,7 +78,7 @@ def apply(plan: Plan, repo: Repo, *, ci: bool) -> Applied:
     touched = sorted(
         {c.path for c in plan.writes}
         | {c.old_path for c in plan.writes if c.old_path}
-        | {ANSWERS_FILE}
+        | {RECORD_FILE}
     )
     state = {"paths": {p: _saved(repo, project / p) for p in touched}, "record": plan.record}
     conflicts = plan.conflicts
@@ -99,11 +99,11 @@ def apply(plan: Plan, repo: Repo, *, ci: bool) -> Applied:
                 _write(target, change.result, change.mode)
             if index == 0:
                 pause_for_tests("write")
-        changed = [p for p in touched if p != ANSWERS_FILE]
+        changed = [p for p in touched if p != RECORD_FILE]
         write_record = ci or not conflicts
         if write_record:
-            _write(project / ANSWERS_FILE, dump_record(record), None)
-            changed.append(ANSWERS_FILE)
+            _write(project / RECORD_FILE, dump_record(record), None)
+            changed.append(RECORD_FILE)
         repo.stage(changed)
         if not ci:
             for change in plan.changes:
@@ -178,7 +178,7 @@ def abort(repo: Repo) -> list[str]:
 def finish(repo: Repo) -> list[str]:
     """``--continue``: refuse while markers or unmerged entries remain, then advance the record."""
     state = _load_state(repo)
-    record_path = repo.project / ANSWERS_FILE
+    record_path = repo.project / RECORD_FILE
     current = json.loads(record_path.read_text(encoding="utf-8"))
     pending = list(current.get("pending") or [])
     if state is None and not pending:
@@ -198,8 +198,8 @@ def finish(repo: Repo) -> list[str]:
     record.pop("pending", None)
     with deferred_sigint():
         _write(record_path, dump_record(record), None)
-        resolved = [p for p in candidates if p != ANSWERS_FILE]
-        repo.stage([*resolved, ANSWERS_FILE])
+        resolved = [p for p in candidates if p != RECORD_FILE]
+        repo.stage([*resolved, RECORD_FILE])
         if state is not None:
             state_file(repo).unlink()
     return resolved

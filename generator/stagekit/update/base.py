@@ -18,10 +18,11 @@ from typing import Any
 
 from stagekit.answers import Answers
 from stagekit.catalog import TEMPLATE_DIR, Scaffold, builtin
-from stagekit.config import BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE, bake_override_file, bake_targets
-from stagekit.config import build_args_file as _build_args_file
+from stagekit.contract import BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE, RECORD_FILE
 from stagekit.errors import ScaffoldError, UpdateError
-from stagekit.render import ANSWERS_FILE, generate
+from stagekit.project_files import bake_override_file, bake_targets
+from stagekit.project_files import build_args_file as _build_args_file
+from stagekit.render import generate
 from stagekit.sources import clone, load_custom, open_scaffold, parse_spec
 from stagekit.update.digest import content_files, tree_digest
 from stagekit.update.record import Record
@@ -120,10 +121,10 @@ def render(
     keys = _keys(scaffold, answers)
     paths: dict[str, str] = {}
     for relative, _ in content_files(dest):
-        if relative == ANSWERS_FILE:
+        if relative == RECORD_FILE:
             continue
         paths[keys.get(relative, "out:" + relative)] = relative
-    return Rendered(dest, paths, (dest / ANSWERS_FILE).read_bytes())
+    return Rendered(dest, paths, (dest / RECORD_FILE).read_bytes())
 
 
 def _network(scaffold: Scaffold, record: Record) -> tuple[dict[str, str], dict[str, Any]]:

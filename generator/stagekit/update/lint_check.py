@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 
+from stagekit.contract import RECORD_FILE
 from stagekit.lint_context import Finding, LintContext
 from stagekit.lint_project import project_files
-from stagekit.project import ANSWERS_FILE
 
 _MARKER = re.compile(rb"^(<{7}|>{7}) ", re.MULTILINE)
 
@@ -20,7 +20,7 @@ _MARKER = re.compile(rb"^(<{7}|>{7}) ", re.MULTILINE)
 def check_pending(ctx: LintContext) -> list[Finding]:
     findings: list[Finding] = []
     try:
-        record = json.loads((ctx.project / ANSWERS_FILE).read_text(encoding="utf-8"))
+        record = json.loads((ctx.project / RECORD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = {}
     pending = record.get("pending") if isinstance(record, dict) else None

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from stagekit.answers import Answers
-from stagekit.project import ANSWERS_FILE, load_project
+from stagekit.contract import RECORD_FILE
+from stagekit.project import load_project
 from stagekit.update.shipped import FIRST_REVISION
 
 
@@ -54,7 +55,7 @@ class Record:
 def read_record(project: Path) -> Record:
     """Read (and validate, as every command does) the project's ``.stagekit.json``."""
     loaded = load_project(project)
-    raw: dict[str, Any] = json.loads((loaded.path / ANSWERS_FILE).read_text(encoding="utf-8"))
+    raw: dict[str, Any] = json.loads((loaded.path / RECORD_FILE).read_text(encoding="utf-8"))
     scaffold = raw.get("scaffold") or {}
     commit = scaffold.get("commit") or None
     source = str(scaffold.get("source", "builtin"))

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from stagekit.answers import normalize_keys, validate
+from stagekit.contract import RECORD_FILE
 from stagekit.errors import AnswersFileError, DirtyTreeError, UpdateError
-from stagekit.render import ANSWERS_FILE
 from stagekit.update import apply as applying
 from stagekit.update.base import Rendered, base_scaffold, render, target_scaffold, workspace
 from stagekit.update.digest import tree_digest
@@ -91,7 +91,7 @@ def plan_update(
                 )
             old_paths = set(base.paths.values()) if base else set(record.files or {})
             managed = set(theirs.paths.values()) | old_paths
-            managed.add(ANSWERS_FILE)
+            managed.add(RECORD_FILE)
             if check_clean:
                 dirty = repo.dirty(sorted(managed))
                 if dirty:
@@ -145,7 +145,7 @@ def update(
 
 
 def _record_changes(plan: Plan) -> bool:
-    current = json.loads((plan.project / ANSWERS_FILE).read_text(encoding="utf-8"))
+    current = json.loads((plan.project / RECORD_FILE).read_text(encoding="utf-8"))
     keys = ("scaffold", "answers", "record_schema", "files")
     return any(current.get(k) != plan.record.get(k) for k in keys)
 
