@@ -1,8 +1,8 @@
 """Everything that talks to the engine: which combinations can be built, builds, prunes, images.
 
-Builds go through :func:`stagekit.engine.buildx_build` (BuildKit, the CA bundle as a secret,
+Builds go through :func:`stagekit.engine.client.buildx_build` (BuildKit, the CA bundle as a secret,
 ``SOURCE_DATE_EPOCH``); images are inspected and exported through the docker SDK on the same
-endpoint (:func:`stagekit.engine.resolve_endpoint`).
+endpoint (:func:`stagekit.engine.client.resolve_endpoint`).
 """
 
 from __future__ import annotations
@@ -15,19 +15,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from stagekit.answers import defaults, validate
-from stagekit.catalog import Scaffold, builtin
-from stagekit.engine import (
+from stagekit.engine.client import (
     BuildOutcome,
     BuildRequest,
     Endpoint,
     buildx_build,
     created_label,
 )
+from stagekit.engine.imagefs import ChunkStream, FsEntry, scan_tar
 from stagekit.errors import StagekitError
-from stagekit.imagefs import ChunkStream, FsEntry, scan_tar
 from stagekit.model import Base, Language
-from stagekit.render import generate
+from stagekit.model.answers import defaults, validate
+from stagekit.model.catalog import Scaffold, builtin
+from stagekit.new.render import generate
 
 if TYPE_CHECKING:
     from docker import DockerClient

@@ -31,11 +31,11 @@ from typing import Any
 
 from docker.errors import DockerException
 from requests.exceptions import RequestException
-from stagekit.engine import BuildOutcome, ping, resolve_endpoint, system_ca_bundle
+from stagekit.engine.client import BuildOutcome, ping, resolve_endpoint, system_ca_bundle
+from stagekit.engine.imagefs import entrypoint_program, measure_payload, total_file_bytes
 from stagekit.errors import StagekitError
-from stagekit.imagefs import entrypoint_program, measure_payload, total_file_bytes
 from stagekit.model import Base, Language
-from stagekit.project import load_project
+from stagekit.model.project import load_project
 
 from benchmarks import generation, report, update_time
 from benchmarks.buildlog import cached_labels, dependency_steps, parse_steps
@@ -147,7 +147,7 @@ def offline_reason(ref: str) -> str | None:
 
 
 def measure_generation(settings: Settings, work: Path, data: dict[str, Any]) -> None:
-    from stagekit.catalog import builtin
+    from stagekit.model.catalog import builtin
 
     rows = []
     env = generation.bytecode_env(work / "pycache")
@@ -207,7 +207,7 @@ def measure_generation(settings: Settings, work: Path, data: dict[str, Any]) -> 
     (folder / "stagekit").mkdir(parents=True)
     (folder / "cookiecutter").mkdir()
     try:
-        from stagekit.catalog import builtin
+        from stagekit.model.catalog import builtin
 
         ours = generation.importtime(
             [settings.python, "-m", "stagekit", "new", str(folder / "stagekit" / "hello-service"),

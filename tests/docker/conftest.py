@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from stagekit.catalog import builtin
-from stagekit.engine import (
+from stagekit.engine.client import (
     BuildOutcome,
     BuildRequest,
     Endpoint,
@@ -27,6 +26,7 @@ from stagekit.engine import (
 )
 from stagekit.errors import StagekitError
 from stagekit.model import Base, Language
+from stagekit.model.catalog import builtin
 
 from tests.docker.support import Built, build_args
 from tests.engine.daemon import ensure_daemon

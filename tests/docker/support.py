@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tarfile
 import time
 import urllib.error
@@ -17,7 +20,9 @@ from typing import Any
 
 import docker.errors
 import pytest
-from stagekit.engine import BuildOutcome, created_label
+from stagekit.engine.client import BuildOutcome, created_label
+
+from tests.helpers import REPO
 
 SOURCE_DATE_EPOCH = 1_700_000_000
 PORT = 8080
@@ -223,3 +228,42 @@ def assert_no_shell(client: Any, image: str, base: str) -> dict[str, tarfile.Tar
     finally:
         container.remove(force=True)
     return entries
+
+
+#: The session builds' arguments (tests/docker/support.py ``build_args``): same args, same cache.
+SESSION_ARGS = ["--build-arg", "VERSION=0.1.0", "--build-arg", "REVISION=test"]
+
+
+def smoke_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(REPO / "generator"), *filter(None, [env.get("PYTHONPATH")])]
+    )
+    env["SOURCE_DATE_EPOCH"] = str(SOURCE_DATE_EPOCH)
+    env.pop("DOCKER_CONTEXT", None)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def smoke_command(project: Path, *options: str) -> list[str]:
+    return [sys.executable, "-m", "stagekit", "smoke", str(project), *options]
+
+
+def run_smoke(project: Path, *options: str, timeout: float = 900) -> tuple[int, Any, str]:
+    """Run ``stagekit smoke --json``; return the exit code, the JSON document and stderr."""
+    result = subprocess.run(
+        smoke_command(project, "--json", *options),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=smoke_env(),
+        check=False,
+    )
+    try:
+        report = json.loads(result.stdout)
+    except ValueError:
+        pytest.fail(
+            f"smoke printed no JSON (exit {result.returncode}):\n{result.stdout[-2000:]}\n"
+            f"{result.stderr[-3000:]}"
+        )
+    return result.returncode, report, result.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from stagekit.doctor import doctor
-from stagekit.engine import Endpoint
+from stagekit.engine.client import Endpoint
 
 pytestmark = pytest.mark.docker
 
@@ -18,7 +18,7 @@ def test_doctor_in_a_project_finds_the_engine_the_tools_and_its_images(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from stagekit.cli import main
+    from stagekit.cli.main import main
 
     assert buildable("go", "scratch") is None  # provisions the stand-ins
     monkeypatch.chdir(tmp_path)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stagekit.engine import (
+from stagekit.engine.client import (
     BuildOutcome,
     BuildRequest,
     Endpoint,

@@ -21,9 +21,9 @@ from typing import Any
 
 import docker.errors
 import pytest
-from stagekit.engine import BuildOutcome
+from stagekit.engine.client import BuildOutcome
 from stagekit.errors import ValidationError
-from stagekit.names import validate_project_name
+from stagekit.model.names import validate_project_name
 
 from tests.docker.support import (
     HARDENED,

@@ -17,14 +17,20 @@ from typing import Any
 
 import docker.errors
 import pytest
-from stagekit.answers import defaults, validate
-from stagekit.catalog import builtin
-from stagekit.config import load_config
-from stagekit.engine import BuildOutcome, BuildRequest, Endpoint, buildx_build, system_ca_bundle
+from stagekit.engine.client import (
+    BuildOutcome,
+    BuildRequest,
+    Endpoint,
+    buildx_build,
+    system_ca_bundle,
+)
 from stagekit.model import Base, Language
-from stagekit.new import new
-from stagekit.project_files import read_build_args
-from stagekit.render import generate
+from stagekit.model.answers import defaults, validate
+from stagekit.model.catalog import builtin
+from stagekit.new.create import new
+from stagekit.new.render import generate
+from stagekit.org.config import load_config
+from stagekit.org.project_files import read_build_args
 
 from tests.docker.support import build_args
 from tests.helpers import host_versions

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stagekit.engine import BuildOutcome
+from stagekit.engine.client import BuildOutcome
 from stagekit.model import Base, Language
 
 from tests.docker.support import (

@@ -12,12 +12,10 @@ exercised by the broken projects below. The JSON reports are kept under
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,15 +23,13 @@ from typing import Any
 
 import pytest
 
-from tests.docker.support import SOURCE_DATE_EPOCH
+from tests.docker.support import SESSION_ARGS, run_smoke, smoke_command, smoke_env
 from tests.helpers import ALL_COMBINATIONS, REPO, render_project
 
 pytestmark = pytest.mark.docker
 
 ARTIFACTS = REPO / ".artifacts" / "smoke"
-SMOKE_LABEL = "org.stagekit.smoke"
-#: The session builds' arguments (tests/docker/support.py ``build_args``): same args, same cache.
-SESSION_ARGS = ["--build-arg", "VERSION=0.1.0", "--build-arg", "REVISION=test"]
+SMOKE_LABEL = "org.stagekit.smoke.run"
 RELEASE_CHECKS = {
     "user",
     "entrypoint",
@@ -49,41 +45,6 @@ RELEASE_CHECKS = {
     "health endpoint",
     "sigterm",
 }
-
-
-def smoke_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(REPO / "generator"), *filter(None, [env.get("PYTHONPATH")])]
-    )
-    env["SOURCE_DATE_EPOCH"] = str(SOURCE_DATE_EPOCH)
-    env.pop("DOCKER_CONTEXT", None)
-    env["NO_COLOR"] = "1"
-    return env
-
-
-def smoke_command(project: Path, *options: str) -> list[str]:
-    return [sys.executable, "-m", "stagekit", "smoke", str(project), *options]
-
-
-def run_smoke(project: Path, *options: str, timeout: float = 900) -> tuple[int, Any, str]:
-    """Run ``stagekit smoke --json``; return the exit code, the JSON document and stderr."""
-    result = subprocess.run(
-        smoke_command(project, "--json", *options),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=smoke_env(),
-        check=False,
-    )
-    try:
-        report = json.loads(result.stdout)
-    except ValueError:
-        pytest.fail(
-            f"smoke printed no JSON (exit {result.returncode}):\n{result.stdout[-2000:]}\n"
-            f"{result.stderr[-3000:]}"
-        )
-    return result.returncode, report, result.stderr
 
 
 def leftovers(docker_client: Any, run_id: str | None = None) -> list[str]:

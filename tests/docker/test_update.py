@@ -13,12 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stagekit.catalog import builtin
-from stagekit.cli import main
+from stagekit.cli.main import main
 from stagekit.model import Language
+from stagekit.model.catalog import builtin
 
-from tests.docker.support import get_json, host_port, running, wait_for_json
-from tests.docker.test_smoke import SESSION_ARGS, run_smoke
+from tests.docker.support import (
+    SESSION_ARGS,
+    get_json,
+    host_port,
+    run_smoke,
+    running,
+    wait_for_json,
+)
 from tests.helpers import REPO, host_versions
 
 pytestmark = pytest.mark.docker

@@ -7,8 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-from stagekit.answers import check_text, defaults, load_answers_file, validate
-from stagekit.catalog import builtin, load_scaffold
 from stagekit.errors import (
     AnswersFileError,
     ScaffoldError,
@@ -16,6 +14,8 @@ from stagekit.errors import (
     ValidationError,
 )
 from stagekit.model import Base, Language
+from stagekit.model.answers import check_text, defaults, load_answers_file, validate
+from stagekit.model.catalog import builtin, load_scaffold
 
 
 def _valid(language: Language, **given: object) -> dict[str, object]:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from stagekit.cli import main
+from stagekit.cli.main import main
 
 
 def test_help_lists_each_command_once(capsys: pytest.CaptureFixture[str]) -> None:

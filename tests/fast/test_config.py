@@ -16,17 +16,17 @@ from typing import Any
 
 import dockerfile
 import pytest
-from stagekit.answers import defaults, validate
-from stagekit.catalog import builtin, load_scaffold
-from stagekit.config import discover, load_config
-from stagekit.config_model import NETWORK_SETTINGS, PROXY_ARGS, OrgConfig
 from stagekit.contract import BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE
 from stagekit.errors import ConfigError
 from stagekit.filters import resolve_image
 from stagekit.model import Base, Language
-from stagekit.new import AnswerSources, new, resolve_answers, with_config_defaults
-from stagekit.project_files import network_files, read_build_args
-from stagekit.render import generate
+from stagekit.model.answers import defaults, validate
+from stagekit.model.catalog import builtin, load_scaffold
+from stagekit.model.config import NETWORK_SETTINGS, PROXY_ARGS, OrgConfig
+from stagekit.new.create import AnswerSources, new, resolve_answers, with_config_defaults
+from stagekit.new.render import generate
+from stagekit.org.config import discover, load_config
+from stagekit.org.project_files import network_files, read_build_args
 
 from tests.helpers import ALL_COMBINATIONS, REPO, run_cli
 

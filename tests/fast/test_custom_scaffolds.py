@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stagekit.catalog import builtin
 from stagekit.errors import ScaffoldError
 from stagekit.model import Language
-from stagekit.sources import list_scaffolds, open_scaffold, resolve
-from stagekit.update.digest import tree_digest
+from stagekit.model.catalog import builtin
+from stagekit.model.digest import tree_digest
+from stagekit.org.sources import list_scaffolds, open_scaffold, resolve
 
 from tests.helpers import run_cli
 

@@ -12,9 +12,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from stagekit.cli import main
+from stagekit.cli.main import main
 from stagekit.doctor import _Doctor, _emulation, doctor, engine_missing_hint
-from stagekit.engine import version_tuple
+from stagekit.engine.client import version_tuple
 
 
 def _shim(folder: Path, script: str) -> Path:
@@ -174,7 +174,7 @@ def _fake_engine(socket_path: Path, version: str) -> _FakeEngine:
 def test_an_engine_just_below_the_minimum_is_named_by_doctor_and_refused_by_smoke(
     tmp_path: Path,
 ) -> None:
-    from stagekit.engine import Endpoint, ping
+    from stagekit.engine.client import Endpoint, ping
     from stagekit.errors import EngineError
 
     socket_path = tmp_path / "old.sock"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stagekit.catalog import builtin
 from stagekit.model import Base, Language
-from stagekit.names import default_module_path
+from stagekit.model.catalog import builtin
+from stagekit.model.names import default_module_path
 
 from tests.helpers import (
     NASTY,

@@ -6,7 +6,7 @@ import io
 import tarfile
 
 import pytest
-from stagekit.imagefs import (
+from stagekit.engine.imagefs import (
     ChunkStream,
     FsEntry,
     entrypoint_program,

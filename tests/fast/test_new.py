@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from stagekit.answers import defaults, validate
-from stagekit.catalog import builtin, load_scaffold
 from stagekit.errors import DestinationError, RenderError
 from stagekit.model import Language
-from stagekit.render import generate, jinja_literal
+from stagekit.model.answers import defaults, validate
+from stagekit.model.catalog import builtin, load_scaffold
+from stagekit.new.render import generate, jinja_literal
 
 from tests.helpers import ALL_COMBINATIONS, REPO, run_cli
 

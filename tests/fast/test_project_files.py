@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stagekit.answers import defaults, validate
-from stagekit.catalog import builtin
 from stagekit.model import Base, Language
-from stagekit.render import generate
+from stagekit.model.answers import defaults, validate
+from stagekit.model.catalog import builtin
+from stagekit.new.render import generate
 
 from tests.helpers import NASTY, cookiecutter_cli, files_of, hadolint_binary, render_project
 

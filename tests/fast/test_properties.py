@@ -28,14 +28,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from stagekit import dockerfile_parse
-from stagekit.answers import check_text, defaults, validate
-from stagekit.catalog import builtin
 from stagekit.errors import StagekitError, ValidationError
 from stagekit.filters import go_str, py_str, rust_str
-from stagekit.lint import lint
+from stagekit.lint import dockerfile_parse
+from stagekit.lint.run import lint
 from stagekit.model import Language
-from stagekit.render import generate
+from stagekit.model.answers import check_text, defaults, validate
+from stagekit.model.catalog import builtin
+from stagekit.new.render import generate
 
 from tests.helpers import native_caches
 

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from stagekit.answers import defaults, validate
-from stagekit.catalog import builtin
 from stagekit.errors import ValidationError
 from stagekit.model import Base, Language
-from stagekit.names import ProjectNames, validate_project_name
-from stagekit.render import generate
+from stagekit.model.answers import defaults, validate
+from stagekit.model.catalog import builtin
+from stagekit.model.names import ProjectNames, validate_project_name
+from stagekit.new.render import generate
 
 from tests.helpers import (
     NASTY,

@@ -11,13 +11,12 @@ import time
 from pathlib import Path
 
 import pytest
-from stagekit.catalog import builtin
 from stagekit.errors import StagekitError
-from stagekit.lint import CHECKS, lint
+from stagekit.lint.run import CHECKS, lint
 from stagekit.model import Language
+from stagekit.model.catalog import builtin
 
-from tests.fast.test_lint import ACTIONLINT_MODULE, lint_tools
-from tests.helpers import render_project
+from tests.helpers import ACTIONLINT_MODULE, lint_tools, render_project
 
 
 def combinations() -> list[object]:

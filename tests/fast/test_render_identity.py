@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from stagekit.cli import main
+from stagekit.cli.main import main
 
 MANIFEST = Path(__file__).resolve().parents[1] / "renders" / "sha256.json"
 NASTY = '{{ 7*7 }} "quotes" \\back\\slash ${{ x }} $HOME %{y} `tick`\nsecond line\tand a tab'

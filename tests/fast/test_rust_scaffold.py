@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 import yaml
-from stagekit.catalog import builtin
 from stagekit.model import Base, Language
-from stagekit.names import ProjectNames
+from stagekit.model.catalog import builtin
+from stagekit.model.names import ProjectNames
 
 from tests.helpers import (
     NASTY,

@@ -12,13 +12,13 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
-from stagekit.answers import MAX_DESCRIPTION, MAX_OWNER, check_text, defaults, validate
-from stagekit.catalog import Scaffold, builtin
 from stagekit.errors import StagekitError
 from stagekit.model import Language
-from stagekit.names import validate_module_path, validate_project_name
-from stagekit.render import generate
-from stagekit.schema import answers_schema
+from stagekit.model.answers import MAX_DESCRIPTION, MAX_OWNER, check_text, defaults, validate
+from stagekit.model.catalog import Scaffold, builtin
+from stagekit.model.names import validate_module_path, validate_project_name
+from stagekit.model.schema import answers_schema
+from stagekit.new.render import generate
 
 from tests.helpers import REPO, CliResult, run_cli
 

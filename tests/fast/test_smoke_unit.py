@@ -16,15 +16,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from stagekit import cli_smoke
+from stagekit.cli import smoke as cli_smoke
 from stagekit.contract import Stage
+from stagekit.engine.imagefs import FsEntry
+from stagekit.engine.loopback import PortInUseError, check_port_free, http_status, tcp_accepts
 from stagekit.errors import NotAProjectError, ValidationError
-from stagekit.imagefs import FsEntry
-from stagekit.loopback import PortInUseError, check_port_free, http_status, tcp_accepts
 from stagekit.model import Base
-from stagekit.project import load_project
-from stagekit.smoke import _failure_line, _Run, build_args
-from stagekit.smoke_checks import (
+from stagekit.model.project import load_project
+from stagekit.smoke.checks import (
     SIZE_ALLOWANCE,
     CheckResult,
     Payload,
@@ -43,8 +42,9 @@ from stagekit.smoke_checks import (
     parse_size,
     skipped,
 )
-from stagekit.smoke_output import make_console, render_report, verdict
-from stagekit.smoke_report import SmokeOptions, SmokeReport, StageResult
+from stagekit.smoke.output import make_console, render_report, verdict
+from stagekit.smoke.report import SmokeOptions, SmokeReport, StageResult
+from stagekit.smoke.run import _failure_line, _Run, build_args
 
 from tests.helpers import render_project
 
@@ -443,7 +443,7 @@ def test_failure_line() -> None:
 
 
 def test_lint_report_becomes_one_check(tmp_path: Path) -> None:
-    from stagekit.lint import Finding, LintReport
+    from stagekit.lint.run import Finding, LintReport
 
     def report(findings: list[Finding]) -> LintReport:
         return LintReport(tmp_path, findings, ["hadolint"], [("actionlint", "not found")])
@@ -506,7 +506,7 @@ def test_report_verdicts_and_json() -> None:
     passing = _report(checks=(CheckResult("user", True, "USER 65532:65532"), skipped("lint", "no")))
     assert passing.ok and passing.exit_code == 0 and passing.failures() == []
     data = json.loads(passing.to_json())
-    assert data["schema"] == "stagekit.smoke/1"
+    assert data["schema"] == "stagekit.smoke.run/1"
     assert data["ok"] is True and data["exit_code"] == 0
     assert data["summary"] == {"passed": 1, "failed": 0, "skipped": 1}
     assert data["payload"]["overhead"] == 100_000
@@ -558,7 +558,7 @@ def test_render_report_plain(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_run_exit_codes(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import stagekit.smoke
+    import stagekit.smoke.run
 
     reports = {
         "pass": _report(),
@@ -567,7 +567,7 @@ def test_cli_run_exit_codes(
     }
     for kind, expected in (("pass", 0), ("check", 1), ("build", 4)):
         monkeypatch.setattr(
-            stagekit.smoke, "smoke", lambda options, report=reports[kind], **kw: report
+            stagekit.smoke.run, "smoke", lambda options, report=reports[kind], **kw: report
         )
         assert cli_smoke.run(_parse("--json")) == expected
         data = json.loads(capsys.readouterr().out)
@@ -645,7 +645,7 @@ def test_record_schema(tmp_path: Path) -> None:
 def test_cli_no_engine(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from stagekit.cli import main
+    from stagekit.cli.main import main
 
     folder = render_project(tmp_path, "go", "scratch")
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
@@ -656,12 +656,12 @@ def test_cli_no_engine(
 
 
 def test_smoke_refuses_a_remote_engine(tmp_path: Path) -> None:
-    from stagekit.engine import Endpoint
+    from stagekit.engine.client import Endpoint
     from stagekit.errors import EngineError
 
     # Imported the way docs/smoke.md shows the library.
-    from stagekit.smoke import SmokeOptions as Options
-    from stagekit.smoke import smoke
+    from stagekit.smoke.run import SmokeOptions as Options
+    from stagekit.smoke.run import smoke
 
     folder = render_project(tmp_path, "go", "scratch")
     with pytest.raises(EngineError, match="remote"):
@@ -669,7 +669,7 @@ def test_smoke_refuses_a_remote_engine(tmp_path: Path) -> None:
 
 
 def test_cli_not_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from stagekit.cli import main
+    from stagekit.cli.main import main
 
     assert main(["smoke", str(tmp_path)]) == 2
     err = capsys.readouterr().err
@@ -678,7 +678,7 @@ def test_cli_not_a_project(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 
 def _events() -> list[Any]:
-    from stagekit.smoke_report import (
+    from stagekit.smoke.report import (
         BuildOutput,
         CheckFinished,
         PhaseStarted,
@@ -699,7 +699,7 @@ def _events() -> list[Any]:
 
 
 def test_progress_plain_lines() -> None:
-    from stagekit.smoke_output import LiveProgress
+    from stagekit.smoke.output import LiveProgress
 
     out = io.StringIO()
     with LiveProgress(make_console(out)) as progress:
@@ -714,7 +714,7 @@ def test_progress_plain_lines() -> None:
 
 
 def test_progress_live_draws_every_event() -> None:
-    from stagekit.smoke_output import LiveProgress
+    from stagekit.smoke.output import LiveProgress
 
     out = io.StringIO()
     console = make_console(out, width=100)

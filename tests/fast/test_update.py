@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stagekit.catalog import builtin
-from stagekit.cli import main
-from stagekit.lint import lint
+from stagekit.cli.main import main
+from stagekit.lint.run import lint
 from stagekit.model import Language
-from stagekit.update.digest import tree_digest
+from stagekit.model.catalog import builtin
+from stagekit.model.digest import tree_digest
 from stagekit.update.shipped import extract, table
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,15 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stagekit.answers import Answers
-from stagekit.catalog import TEMPLATE_DIR, Scaffold, builtin
 from stagekit.contract import BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE, RECORD_FILE
 from stagekit.errors import ScaffoldError, UpdateError
-from stagekit.project_files import bake_override_file, bake_targets
-from stagekit.project_files import build_args_file as _build_args_file
-from stagekit.render import generate
-from stagekit.sources import clone, load_custom, open_scaffold, parse_spec
-from stagekit.update.digest import content_files, tree_digest
+from stagekit.model.answers import Answers
+from stagekit.model.catalog import TEMPLATE_DIR, Scaffold, builtin
+from stagekit.model.digest import content_files, tree_digest
+from stagekit.new.render import generate
+from stagekit.org.project_files import bake_override_file, bake_targets
+from stagekit.org.project_files import build_args_file as _build_args_file
+from stagekit.org.sources import clone, load_custom, open_scaffold, parse_spec
 from stagekit.update.record import Record
 from stagekit.update.shipped import extract
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from stagekit.model.digest import file_digest
 from stagekit.update.base import Rendered
-from stagekit.update.digest import file_digest
 from stagekit.update.gitrepo import merge_text
 
 _SNIFF = 8000

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagekit.answers import Answers
 from stagekit.contract import RECORD_FILE
-from stagekit.project import load_project
+from stagekit.model.answers import Answers
+from stagekit.model.project import load_project
 from stagekit.update.shipped import FIRST_REVISION
 
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stagekit.answers import normalize_keys, validate
 from stagekit.contract import RECORD_FILE
 from stagekit.errors import AnswersFileError, DirtyTreeError, UpdateError
+from stagekit.model.answers import normalize_keys, validate
+from stagekit.model.digest import tree_digest
 from stagekit.update import apply as applying
 from stagekit.update.base import Rendered, base_scaffold, render, target_scaffold, workspace
-from stagekit.update.digest import tree_digest
 from stagekit.update.gitrepo import open_repo
 from stagekit.update.merge import Labels, three_way, two_way
 from stagekit.update.plan import Plan, file_diff
@@ -161,7 +161,9 @@ def resume(project: Path) -> list[str]:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class UpdateStatus:
+    """Where a project stands against its scaffold (`stagekit update --check`)."""
+
     project: Path
     current: str
     latest: str
@@ -178,7 +180,7 @@ class CheckResult:
         }
 
 
-def check(project: Path, *, scaffold: str | None = None) -> CheckResult:
+def check(project: Path, *, scaffold: str | None = None) -> UpdateStatus:
     """Whether the project is behind its scaffold (by revision and content), writing nothing."""
     record = read_record(project)
     with target_scaffold(record, scaffold) as (target, commit):
@@ -192,7 +194,7 @@ def check(project: Path, *, scaffold: str | None = None) -> CheckResult:
         latest = f"{target.name} {target.scaffold_version}" + (
             f" @ {commit[:12]}" if commit else ""
         )
-    return CheckResult(record.path, record.describe(), latest, behind, record.pending)
+    return UpdateStatus(record.path, record.describe(), latest, behind, record.pending)
 
 
 def drift(project: Path) -> str:

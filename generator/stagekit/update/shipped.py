@@ -17,10 +17,10 @@ import tarfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from stagekit.catalog import builtin
 from stagekit.errors import UpdateError
 from stagekit.model import Language
-from stagekit.update.digest import content_files, tree_digest
+from stagekit.model.catalog import builtin
+from stagekit.model.digest import content_files, tree_digest
 
 REVISIONS_DIR = Path(__file__).parent / "revisions"
 TABLE_FILE = REVISIONS_DIR / "revisions.json"

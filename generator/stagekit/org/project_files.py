@@ -1,0 +1,101 @@
+"""What a generated project carries from the org config: ``build-args.env`` (read by the Makefile
+and ``stagekit smoke``) and ``docker-bake.override.hcl`` (read by ``docker buildx bake``).
+
+Only the build arguments the scaffold declares in ``_stagekit.network_args`` are written, plus
+BuildKit's predefined proxy arguments.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from stagekit.contract import BAKE_FILE, BAKE_OVERRIDE_FILE, BUILD_ARG_NAME, BUILD_ARGS_FILE
+from stagekit.errors import ConfigError
+from stagekit.filters import hcl_str
+from stagekit.model.catalog import TEMPLATE_DIR, Scaffold
+from stagekit.model.config import OrgConfig
+
+
+def build_args_file(args: Mapping[str, str], sources: Iterable[Path]) -> str:
+    """``build-args.env``: one ``NAME=value`` per line (an env file; the Makefile reads it)."""
+    where = ", ".join(str(s) for s in sources) or "the org config"
+    lines = [
+        "# Build arguments from the org configuration (the [network] table of " + where + ").",
+        "# Every build of this project passes them: the Makefile (--build-arg),",
+        f"# `docker buildx bake` ({BAKE_OVERRIDE_FILE}) and `stagekit smoke`. Proxy variables are",
+        "# BuildKit's predefined build arguments: not in the image history nor the cache key.",
+    ]
+    lines += [f"{name}={value}" for name, value in sorted(args.items())]
+    return "\n".join(lines) + "\n"
+
+
+def bake_override_file(
+    targets: Iterable[str], args: Mapping[str, str], ca_bundle: Path | None
+) -> str:
+    """``docker-bake.override.hcl``: bake reads it after docker-bake.hcl and merges it per key."""
+    lines = [
+        "# Written by `stagekit new` from the org configuration: `docker buildx bake` loads this",
+        "# file after docker-bake.hcl and merges it key by key (the values of build-args.env).",
+    ]
+    if ca_bundle is not None:
+        lines += ["", 'variable "CA_BUNDLE" {', f"  default = {hcl_str(str(ca_bundle))}", "}"]
+    if args:
+        width = max(len(name) for name in args)
+        for target in targets:
+            lines += ["", f"target {hcl_str(target)} {{", "  args = {"]
+            lines += [
+                f"    {name:<{width}} = {hcl_str(value)}" for name, value in sorted(args.items())
+            ]
+            lines += ["  }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+_BAKE_TARGET = re.compile(r'^\s*target\s+"([A-Za-z0-9][A-Za-z0-9_-]*)"', re.MULTILINE)
+
+
+def bake_targets(bake_file_text: str) -> list[str]:
+    """The public targets of a docker-bake.hcl (``_``-prefixed ones are internal)."""
+    return list(dict.fromkeys(_BAKE_TARGET.findall(bake_file_text)))
+
+
+def read_build_args(project: Path) -> dict[str, str]:
+    """A project's ``build-args.env`` (what ``stagekit smoke`` passes as ``--build-arg``)."""
+    path = project / BUILD_ARGS_FILE
+    if not path.is_file():
+        return {}
+    args: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        name, sep, value = text.partition("=")
+        if not sep or not BUILD_ARG_NAME.fullmatch(name):
+            raise ConfigError(f"{path}:{number}: not a NAME=value line")
+        args[name] = value
+    return args
+
+
+def network_files(scaffold: Scaffold, config: OrgConfig) -> tuple[dict[str, str], dict[str, Any]]:
+    """The files carrying the org's network settings, and the ``network`` record (may be empty)."""
+    network = config.network
+    honoured = scaffold.network_args
+    args = network.build_args(honoured)
+    missing = network.not_declared(scaffold.language, honoured)
+    if not args and network.ca_bundle is None and not missing:
+        return {}, {}
+    files: dict[str, str] = {}
+    if args:
+        files[BUILD_ARGS_FILE] = build_args_file(args, config.files)
+    bake = scaffold.path / TEMPLATE_DIR / BAKE_FILE
+    if bake.is_file() and (args or network.ca_bundle is not None):
+        targets = bake_targets(bake.read_text(encoding="utf-8"))
+        files[BAKE_OVERRIDE_FILE] = bake_override_file(targets, args, network.ca_bundle)
+    record: dict[str, Any] = {"build_args": args}
+    if network.ca_bundle is not None:
+        record["ca_bundle"] = str(network.ca_bundle)
+    if missing:
+        record["not_declared"] = missing  # set for this language, but the Dockerfile has no ARG
+    return files, record
