@@ -98,11 +98,12 @@ def test_test_modules_do_not_import_each_other() -> None:
     for path in sorted((REPO / "tests").rglob("test_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            names = []
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
             elif isinstance(node, ast.Import):
                 names = [a.name for a in node.names]
+            else:
+                continue
             if any(n.split(".")[-1].startswith("test_") and n.startswith("tests.") for n in names):
                 wrong.append(f"{path.relative_to(REPO)}:{node.lineno}")
     assert wrong == []
