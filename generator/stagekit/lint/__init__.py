@@ -9,6 +9,6 @@ Dockerfile (instructions, stages, ARG expansion) and ``dockerfile`` the contract
 
 from __future__ import annotations
 
-from stagekit.lint.run import LintReport, format_report, lint
+from stagekit.lint.run import CHECKS, LintReport, format_report, lint
 
-__all__ = ["LintReport", "format_report", "lint"]
+__all__ = ["CHECKS", "LintReport", "format_report", "lint"]

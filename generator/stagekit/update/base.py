@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stagekit.contract import BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE, RECORD_FILE
+from stagekit.contract import BAKE_FILE, BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE, RECORD_FILE
 from stagekit.errors import ScaffoldError, UpdateError
 from stagekit.model.answers import Answers
 from stagekit.model.catalog import TEMPLATE_DIR, Scaffold, builtin
@@ -137,7 +137,7 @@ def _network(scaffold: Scaffold, record: Record) -> tuple[dict[str, str], dict[s
     files: dict[str, str] = {}
     if args:
         files[BUILD_ARGS_FILE] = _build_args_file(args, ())
-    bake = scaffold.path / TEMPLATE_DIR / "docker-bake.hcl"
+    bake = scaffold.path / TEMPLATE_DIR / BAKE_FILE
     if bake.is_file() and (args or ca):
         targets = bake_targets(bake.read_text(encoding="utf-8"))
         files[BAKE_OVERRIDE_FILE] = bake_override_file(targets, args, Path(ca) if ca else None)
