@@ -233,3 +233,21 @@ def actionlint_path() -> str | None:
 def lint_tools() -> dict[str, str | None]:
     """Tool paths for the tests: actionlint from the shared cache; the others are found as usual."""
     return {"actionlint": actionlint_path()}
+
+
+GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+}
+
+
+def git_project(project: Path, message: str = "generated") -> Path:
+    """Commit everything in ``project`` (a git repository made on first use); return it."""
+    env = {**os.environ, **GIT_IDENTITY}
+    if not (project / ".git").exists():
+        subprocess.run(["git", "init", "-q"], cwd=project, check=True, env=env)
+    subprocess.run(["git", "add", "-A"], cwd=project, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", message], cwd=project, check=True, env=env)
+    return project

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1  # smoke or lint ran and found a problem
 EXIT_USAGE = 2  # bad input: answers, names, files, flags
-EXIT_ENGINE = 3  # no Docker Engine answering, or BuildKit missing
+EXIT_ENGINE = 3  # no Docker Engine (or registry) answering, or BuildKit missing
 EXIT_BUILD = 4  # an image build failed
 EXIT_CONFLICTS = 5  # stagekit update left conflicts to resolve
 EXIT_INTERRUPTED = 130  # Ctrl-C
@@ -89,6 +89,12 @@ class AbortedError(StagekitError):
 
 class EngineError(StagekitError):
     """No Docker Engine answers, or it lacks what stagekit needs (BuildKit/buildx)."""
+
+    exit_code = EXIT_ENGINE
+
+
+class RegistryError(StagekitError):
+    """A registry did not answer, or has no such tag (the engine itself did answer)."""
 
     exit_code = EXIT_ENGINE
 

@@ -30,12 +30,13 @@ LAYERS: dict[str, int] = {
     "new": 3,
     "lint": 3,
     "smoke": 4,
-    "update": 4,
+    "pin": 4,
     "doctor": 4,
-    "cli": 5,
-    "__main__": 6,
+    "update": 5,
+    "cli": 6,
+    "__main__": 7,
 }
-PUBLIC = ("org", "engine", "new", "lint", "smoke", "update", "cli")
+PUBLIC = ("org", "engine", "new", "lint", "smoke", "pin", "update", "cli")
 
 
 def _part(module: str) -> str:

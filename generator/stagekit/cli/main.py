@@ -24,6 +24,9 @@ from stagekit.errors import (
 )
 from stagekit.model import Base, Language
 
+if TYPE_CHECKING:
+    from stagekit.pin import PinReport
+
 NEW_EXAMPLES = """\
 examples:
   stagekit new                                  ask everything (in a terminal)
@@ -85,6 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument(
         "--overwrite", action="store_true", help="with --force: replace files that exist"
     )
+    new.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="pin the base images by digest, as `stagekit pin` does (default: the org config's "
+        "[registry] pin, else no); needs the engine and the registry",
+    )
     new.add_argument("--json", action="store_true", help="print the result as JSON")
 
     lint = sub.add_parser("lint", help="check a generated project's Dockerfile and files")
@@ -133,6 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     from stagekit.cli import update as cli_update
 
     cli_update.register(sub)
+    from stagekit.cli import pin as cli_pin
+
+    cli_pin.register(sub)
     return parser
 
 
@@ -155,6 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stagekit.cli import smoke as cli_smoke
 
             return cli_smoke.run(args)
+        if args.command == "pin":
+            from stagekit.cli import pin as cli_pin
+
+            return cli_pin.run(args)
         if args.command in ("update", "check", "diff"):
             from stagekit.cli import update as cli_update
 
@@ -168,6 +185,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stagekit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _pin_new(project: Path, *, created: bool) -> PinReport:
+    """``new --pin``: a project this command created is removed again when pinning fails."""
+    import shutil
+
+    from stagekit.pin import pin
+
+    try:
+        return pin(project)
+    except StagekitError as exc:
+        if created:
+            shutil.rmtree(project, ignore_errors=True)
+            exc.hint = f"nothing was created; {exc.hint or 'try again, or drop --pin'}"
+        else:
+            exc.hint = f"the files were written unpinned; run `stagekit pin {project}` later"
+        raise
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -244,6 +278,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             interactive=_is_interactive() and not stdin_used,
             scaffold=opened.scaffold if opened else None,
         )
+        existed = (args.dest or Path(answers.project_name)).absolute().exists()
         result = new(
             answers,
             scaffold,
@@ -253,6 +288,9 @@ def cmd_new(args: argparse.Namespace) -> int:
             config=config,
             record=opened.record() if opened else None,
         )
+    pinned = None
+    if args.pin if args.pin is not None else config.registry.pin:
+        pinned = _pin_new(result.path, created=not existed)
     if args.json:
         print(
             json.dumps(
@@ -263,6 +301,7 @@ def cmd_new(args: argparse.Namespace) -> int:
                     "config_files": [str(f) for f in config.files],
                     "written": list(result.written),
                     "kept": list(result.kept),
+                    "pins": pinned.to_json()["references"] if pinned else None,
                 },
                 indent=2,
                 ensure_ascii=False,
@@ -278,6 +317,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     if config.files:
         print(f"Org config: {config.describe()}")
     _print_network(result.path)
+    if pinned:
+        print(f"Pinned {len(pinned.entries)} base image references by digest (stagekit pin)")
     if result.kept:
         print(f"Kept {len(result.kept)} existing file(s) untouched (pass --overwrite to replace):")
         for name in result.kept:

@@ -47,6 +47,7 @@ class Registry:
     prefix: str = ""
     map: Mapping[str, str] = field(default_factory=dict)
     upstreams: Mapping[str, str] = field(default_factory=dict)
+    pin: bool = False  # `stagekit new` pins the base images by digest (as --pin does)
 
     def context(self, scaffold: Scaffold | None = None) -> dict[str, Any] | None:
         """The value of the scaffolds' ``_registry`` key, or None when nothing is redirected.

@@ -12,6 +12,7 @@ A platform team writes one TOML file (docs/platform-teams.md)::
     golang = "mirror.corp.example/golang"
     [registry.upstreams]       # one mirror project per upstream registry (Harbor, Artifactory)
     "gcr.io" = "harbor.corp.example/gcr"
+    # pin = true               # stagekit new pins base images by digest (stagekit pin)
 
     [network]                  # build-time settings every generated project carries
     goproxy = "https://goproxy.corp.example,direct"
@@ -136,6 +137,7 @@ def _build(data: Mapping[str, Any], files: tuple[Path, ...]) -> OrgConfig:
             prefix=str(registry.get("prefix", "")).rstrip("/"),
             map=dict(registry.get("map", {})),
             upstreams=dict(registry.get("upstreams", {})),
+            pin=bool(registry.get("pin", False)),
         ),
         network=Network(
             settings={k: v for k, v in network.items() if k in NETWORK_SETTINGS},

@@ -38,7 +38,7 @@ _REGISTRY = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._
 _REPOSITORY = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*")
 
 _SECTIONS = ("defaults", "registry", "network", "scaffolds")
-_REGISTRY_KEYS = ("prefix", "map", "upstreams")
+_REGISTRY_KEYS = ("prefix", "map", "upstreams", "pin")
 _DOCKER_HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
 _HOST = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]+)?")
 _NETWORK_KEYS = (*NETWORK_SETTINGS, "ca_bundle", "args")
@@ -146,7 +146,11 @@ def _check_registry(check: _Checker, table: Mapping[str, Any]) -> dict[str, Any]
         dotted = f"registry.{key}"
         if key not in _REGISTRY_KEYS:
             raise check.unknown(dotted, (f"registry.{k}" for k in _REGISTRY_KEYS))
-        if key == "prefix":
+        if key == "pin":
+            if not isinstance(value, bool):
+                raise check.fail(dotted, f"must be true or false, not {_kind(value)}")
+            out[key] = value
+        elif key == "prefix":
             prefix = check.string(dotted, value).strip().rstrip("/")
             if prefix and not _REGISTRY.fullmatch(prefix):
                 raise check.fail(

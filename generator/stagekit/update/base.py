@@ -9,22 +9,33 @@ two-way mode driven by the recorded per-file digests, and says so.
 
 from __future__ import annotations
 
+import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stagekit.contract import BAKE_FILE, BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE, RECORD_FILE
-from stagekit.errors import ScaffoldError, UpdateError
+from stagekit.contract import (
+    BAKE_FILE,
+    BAKE_OVERRIDE_FILE,
+    BUILD_ARGS_FILE,
+    DOCKERFILE,
+    RECORD_FILE,
+)
+from stagekit.errors import EngineError, RegistryError, ScaffoldError, UpdateError
 from stagekit.model.answers import Answers
 from stagekit.model.catalog import TEMPLATE_DIR, Scaffold, builtin
 from stagekit.model.digest import content_files, tree_digest
+from stagekit.model.project import record_text
 from stagekit.new.render import generate
 from stagekit.org.project_files import bake_override_file, bake_targets
 from stagekit.org.project_files import build_args_file as _build_args_file
 from stagekit.org.sources import clone, load_custom, open_scaffold, parse_spec
+from stagekit.pin.refs import ImageRef, base_images, rewrite
+from stagekit.pin.resolve import EngineResolver
+from stagekit.pin.run import with_pins
 from stagekit.update.record import Record
 from stagekit.update.shipped import extract
 
@@ -36,6 +47,7 @@ class Rendered:
     root: Path
     paths: dict[str, str]  # key → relative path (the key is the template file when known)
     record: bytes  # the .stagekit.json the render wrote
+    notes: tuple[str, ...] = ()  # what pinning the render did beyond the recorded pins
 
     def read(self, key: str) -> bytes:
         return (self.root / self.paths[key]).read_bytes()
@@ -103,8 +115,13 @@ def render(
     workdir: Path,
     *,
     commit: str | None = None,
+    repin: bool = False,
 ) -> Rendered:
-    """Render like ``stagekit new`` did (same registry and network files) into ``workdir``."""
+    """Render like ``stagekit new`` did (same registry and network files) into ``workdir``.
+
+    A pinned project's pins are applied to the render, so a pinned ``FROM`` is not a user edit;
+    with ``repin``, a reference the pins do not cover (the scaffold moved its tag) is resolved.
+    """
     files, extra = _network(scaffold, record)
     if commit:
         extra["scaffold"] = {"commit": commit}
@@ -118,13 +135,44 @@ def render(
         extra_files=files,
         record=extra,
     )
+    notes = _apply_pins(dest, record.pins, repin) if record.pins else ()
     keys = _keys(scaffold, answers)
     paths: dict[str, str] = {}
     for relative, _ in content_files(dest):
         if relative == RECORD_FILE:
             continue
         paths[keys.get(relative, "out:" + relative)] = relative
-    return Rendered(dest, paths, (dest / RECORD_FILE).read_bytes())
+    return Rendered(dest, paths, (dest / RECORD_FILE).read_bytes(), notes)
+
+
+def _apply_pins(dest: Path, pins: Mapping[str, str], repin: bool) -> tuple[str, ...]:
+    """Write ``pins`` into the render's Dockerfile and record; re-pin moved tags if asked."""
+    dockerfile = dest / DOCKERFILE
+    if not dockerfile.is_file():
+        return ()
+    text = dockerfile.read_text(encoding="utf-8")
+    used = {image.ref.tagged for image in base_images(text)}
+    wanted = {tagged: digest for tagged, digest in pins.items() if tagged in used}
+    notes: list[str] = []
+    if repin:
+        resolver: EngineResolver | None = None
+        for tagged in sorted(used - set(wanted)):
+            try:
+                resolver = resolver or EngineResolver()
+                wanted[tagged] = resolver.digest(ImageRef.parse(tagged))
+                notes.append(f"re-pinned {tagged}: the scaffold moved to it")
+            except (RegistryError, EngineError) as exc:
+                notes.append(
+                    f"{tagged} left unpinned (the scaffold moved to it and {exc.message});"
+                    " run stagekit pin once the registry answers"
+                )
+    pinned = rewrite(text, wanted)
+    record_path = dest / RECORD_FILE
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    record = with_pins(record, wanted, text.encode(), pinned.encode())
+    dockerfile.write_text(pinned, encoding="utf-8")
+    record_path.write_text(record_text(record), encoding="utf-8")
+    return tuple(notes)
 
 
 def _network(scaffold: Scaffold, record: Record) -> tuple[dict[str, str], dict[str, Any]]:

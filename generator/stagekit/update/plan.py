@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import difflib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stagekit.model.project import record_text
 from stagekit.update.merge import CONFLICTS, Change, Status, is_binary
 
 
@@ -21,6 +21,7 @@ class Plan:
     target: str
     changes: tuple[Change, ...]
     record: dict[str, Any]  # the .stagekit.json to write once no conflict remains
+    notes: tuple[str, ...] = ()  # pins: what re-pinning THEIRS did
 
     @property
     def conflicts(self) -> tuple[str, ...]:
@@ -46,6 +47,7 @@ class Plan:
                 for c in self.changes
             ],
             "conflicts": list(self.conflicts),
+            "notes": list(self.notes),
         }
 
     def format_text(self) -> str:
@@ -62,6 +64,7 @@ class Plan:
             moved = f" (from {change.old_path})" if change.old_path else ""
             note = f"  - {change.note}" if change.note else ""
             lines.append(f"  {change.status.value:<{width}}  {change.path}{moved}{note}")
+        lines += [f"  pins: {note}" for note in self.notes]
         return "\n".join(lines)
 
     def format_markdown(self) -> str:
@@ -75,6 +78,7 @@ class Plan:
             + (f": {c.note}" if c.note else "")
             for c in self.changes
         ] or ["Nothing changed in the files."]
+        lines += [f"- pins: {note}" for note in self.notes]
         if self.conflicts:
             lines += [
                 "",
@@ -113,4 +117,4 @@ def file_diff(path: str, before: bytes, after: bytes) -> list[str]:
 
 
 def dump_record(record: dict[str, Any]) -> bytes:
-    return (json.dumps(record, indent=2, ensure_ascii=False) + "\n").encode()
+    return record_text(record).encode()

@@ -42,6 +42,12 @@ class Record:
         return dict(value) if isinstance(value, dict) else None
 
     @property
+    def pins(self) -> dict[str, str]:
+        """``stagekit pin``'s digests by ``name:tag`` (empty when the project is not pinned)."""
+        value = self.raw.get("pins")
+        return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+    @property
     def network(self) -> dict[str, Any]:
         value = self.raw.get("network")
         return dict(value) if isinstance(value, dict) else {}

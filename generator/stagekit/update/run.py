@@ -76,7 +76,7 @@ def plan_update(
     with target_scaffold(record, scaffold) as (target, commit), workspace() as tmp:
         merged = {**record.answers.to_dict(), **(sets or {})}
         answers = validate(target, merged)
-        theirs = render(target, answers, record, tmp / "theirs", commit=commit)
+        theirs = render(target, answers, record, tmp / "theirs", commit=commit, repin=True)
         with base_scaffold(record) as base_source:
             base: Rendered | None = None
             if base_source is not None:
@@ -111,7 +111,9 @@ def plan_update(
                 changes = two_way(record.path, record.files or {}, theirs, labels)
                 mode = "two-way"
         new_record = _next_record(record, json.loads(theirs.record))
-    return Plan(record.path, mode, record.describe(), target_name, tuple(changes), new_record)
+    return Plan(
+        record.path, mode, record.describe(), target_name, tuple(changes), new_record, theirs.notes
+    )
 
 
 def _next_record(record: Record, rendered: dict[str, Any]) -> dict[str, Any]:
