@@ -76,7 +76,7 @@ def revisions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     v2 = root / "v2"
     shutil.copytree(v1, v2)
     catalog = json.loads((v2 / "cookiecutter.json").read_text())
-    catalog["_stagekit"]["scaffold_version"] = "1.1.0"
+    catalog["_stagekit"]["scaffold_version"] = "9.1.0"
     (v2 / "cookiecutter.json").write_text(json.dumps(catalog, indent=2))
     dockerfile = v2 / TPL / "Dockerfile"
     text = dockerfile.read_text()
@@ -220,7 +220,7 @@ def test_every_case_of_a_three_way_update(
     assert "UU assets/logo.bin" in status
     assert "UD internal/healthcheck/healthcheck_test.go" in status
     record = json.loads((project / ".stagekit.json").read_text())
-    assert record["scaffold"]["version"] == "1.0.0"  # never advances while a conflict remains
+    assert record["scaffold"]["version"] == "1.1.0"  # never advances while a conflict remains
 
 
 def test_conflict_on_the_same_line_has_git_markers_and_is_unmerged(
@@ -250,14 +250,14 @@ def test_continue_refuses_markers_then_advances_the_record(
     commit_all(project)
     assert update(project, "--scaffold", str(v2)) == 5
     assert update(project, "--continue") == 2  # markers remain
-    assert json.loads((project / ".stagekit.json").read_text())["scaffold"]["version"] == "1.0.0"
+    assert json.loads((project / ".stagekit.json").read_text())["scaffold"]["version"] == "1.1.0"
     text = dockerfile.read_text()
     start, end = text.index("<<<<<<<"), text.index(">>>>>>>")
     end = text.index("\n", end) + 1
     dockerfile.write_text(text[:start] + "#   test     resolved\n" + text[end:])
     assert update(project, "--continue") == 0
     record = json.loads((project / ".stagekit.json").read_text())
-    assert record["scaffold"]["version"] == "1.1.0"
+    assert record["scaffold"]["version"] == "9.1.0"
     assert record["scaffold"]["path"] == str(v2)
     assert git(project, "ls-files", "-u") == ""
     commit_all(project, "update to v2")
@@ -308,7 +308,7 @@ def test_ci_mode_leaves_no_unmerged_entries_and_records_pending(
     assert code == 5 and data["conflicts"] == ["NOTICE.md"]
     assert git(project, "ls-files", "-u") == ""
     record = json.loads((project / ".stagekit.json").read_text())
-    assert record["scaffold"]["version"] == "1.1.0" and record["pending"] == ["NOTICE.md"]
+    assert record["scaffold"]["version"] == "9.1.0" and record["pending"] == ["NOTICE.md"]
     findings = lint(project, checks=["update"]).findings
     assert {(f.path, f.line is None) for f in findings} == {
         ("NOTICE.md", True),
@@ -475,7 +475,7 @@ def test_ctrl_c_leaves_the_tree_unchanged_or_complete(
         assert snapshot(project) == before and index_snapshot(project) == index
     else:  # every file written, then the interrupt
         record = json.loads((project / ".stagekit.json").read_text())
-        assert record["scaffold"]["version"] == "1.1.0"
+        assert record["scaffold"]["version"] == "9.1.0"
         assert (project / "NOTICE.md").is_file()
         assert not (project / "internal" / "config").exists()
 
@@ -527,7 +527,7 @@ def test_a_git_scaffold_is_merged_three_way_from_its_recorded_commit(
     assert statuses(data)["Dockerfile"] == "merged"
     assert code == 0
     scaffold = json.loads((project / ".stagekit.json").read_text())["scaffold"]
-    assert scaffold["version"] == "1.1.0" and scaffold["commit"] != first
+    assert scaffold["version"] == "9.1.0" and scaffold["commit"] != first
     assert "# a local note" in dockerfile.read_text() and "go vet (v2)" in dockerfile.read_text()
 
 
@@ -541,7 +541,7 @@ def test_ci_prints_a_pull_request_body(
     capsys.readouterr()
     assert update(project, "--scaffold", str(v2), "--ci") == 5
     body = capsys.readouterr().out
-    assert body.startswith("Scaffold update: **folder scaffold ") and "1.1.0** (three-way)" in body
+    assert body.startswith("Scaffold update: **folder scaffold ") and "9.1.0** (three-way)" in body
     assert "- `conflict` NOTICE.md" in body and "- `updated` Dockerfile" in body
     assert "**1 conflict(s)**" in body and "stagekit update --continue" in body
 
