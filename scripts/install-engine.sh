@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs where their tools are missing: docker.io,
-# docker-cli, buildx, compose, mmdebstrap, iptables, iproute2, util-linux (the list, with the
-# minimum version of each: tests/engine/aptsource.py). A no-op, in well under a second, when all
+# docker-cli, buildx, compose, mmdebstrap, iptables, iproute2, util-linux, docker-registry (the
+# list, with the minimum version of each: tests/engine/aptsource.py). A no-op, in well under a second, when all
 # are present.
 #
 # Each package comes from where apt has a new-enough version: the candidate, else Debian 13

@@ -28,8 +28,10 @@ from stagekit.errors import StagekitError
 from stagekit.model import Base, Language
 from stagekit.model.catalog import builtin
 
-from tests.docker.support import Built, build_args
+from tests.docker.support import Built, LoopbackRegistry, build_args
 from tests.engine.daemon import ensure_daemon
+from tests.engine.paths import EnginePaths
+from tests.engine.registry import ensure_registry, push_images
 from tests.engine.standins import StandinUnavailable, ensure_images
 from tests.helpers import ALL_COMBINATIONS, host_versions, render_project
 
@@ -90,6 +92,7 @@ class Provisioning:
     """Which combinations can be built here, and why not where they cannot."""
 
     reasons: dict[tuple[str, str], str] = field(default_factory=dict)
+    refs: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # the provisioned ones
 
     def reason(self, lang: str, base: str) -> str | None:
         return self.reasons.get((lang, base))
@@ -123,9 +126,21 @@ def provisioning(docker_host: str) -> Provisioning:
     for combo, refs in wanted.items():
         try:
             ensure_images(docker_host, refs)
+            result.refs[combo] = refs
         except StandinUnavailable as exc:
             result.reasons[combo] = f"offline: {exc}"
     return result
+
+
+@pytest.fixture(scope="session")
+def loopback_registry(provisioning: Provisioning) -> LoopbackRegistry:
+    """The suite's registry on 127.0.0.1, holding every provisioned stand-in (pushed once per
+    machine: a name whose served image is this one is skipped)."""
+    paths = EnginePaths.from_env()
+    address = ensure_registry(paths=paths)
+    refs = sorted({ref for refs in provisioning.refs.values() for ref in refs})
+    push_images(refs, paths=paths)
+    return LoopbackRegistry(address, paths)
 
 
 @pytest.fixture(scope="session")

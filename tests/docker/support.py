@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import docker.errors
 import pytest
 from stagekit.engine.client import BuildOutcome, created_label
 
+from tests.engine.paths import EnginePaths
 from tests.helpers import REPO
 
 SOURCE_DATE_EPOCH = 1_700_000_000
@@ -267,3 +269,23 @@ def run_smoke(project: Path, *options: str, timeout: float = 900) -> tuple[int, 
             f"{result.stderr[-3000:]}"
         )
     return result.returncode, report, result.stderr
+
+
+@dataclass(frozen=True)
+class LoopbackRegistry:
+    """The suite's registry (tests/engine/registry.py): its address and its access log."""
+
+    address: str  # 127.0.0.1:PORT
+    paths: EnginePaths
+
+    def log_offset(self) -> int:
+        return self.paths.registry_log.stat().st_size
+
+    def manifest_requests(self, since: int) -> list[tuple[str, str]]:
+        """(repository, client) of each manifest asked for since ``since`` (GET, or HEAD when
+        the client has the manifest by digest already and only resolves the tag), in order."""
+        text = self.paths.registry_log.read_bytes()[since:].decode(errors="replace")
+        found = re.findall(
+            r'"(?:GET|HEAD) /v2/(\S+?)/manifests/\S+ HTTP[^"]*" 200 \d+ "[^"]*" "([^"]*)"', text
+        )
+        return [(repository, agent) for repository, agent in found]

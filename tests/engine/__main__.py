@@ -13,19 +13,27 @@ from collections.abc import Sequence
 
 from tests.engine.daemon import clean, ensure_daemon, status, stop_daemon
 from tests.engine.errors import EngineError, StandinUnavailable
+from tests.engine.paths import EnginePaths
+from tests.engine.registry import answers, disk_usage, ensure_registry, push_images, stop_registry
 from tests.engine.standins import StandinResult, ensure_images, image_size_table
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m tests.engine", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    up = sub.add_parser("up", help="start the suite's dockerd; print `export DOCKER_HOST=...`")
+    up = sub.add_parser(
+        "up", help="start the suite's dockerd and registry; print `export DOCKER_HOST=...`"
+    )
     up.add_argument("--timeout", type=float, default=60)
     images = sub.add_parser("images", help="provision stand-in base images for REF...")
     images.add_argument("refs", nargs="+", metavar="REF")
+    push = sub.add_parser("push", help="push local images REF... to the suite's registry (once)")
+    push.add_argument("refs", nargs="+", metavar="REF")
     sub.add_parser("status", help="is it running, and which images it holds")
-    sub.add_parser("down", help="stop the suite's dockerd (keeps its images)")
-    sub.add_parser("clean", help="stop it and remove its data root, caches, bridge and NAT chain")
+    sub.add_parser("down", help="stop the suite's dockerd and registry (keeps their images)")
+    sub.add_parser(
+        "clean", help="stop both; remove the data root, registry storage, caches, bridge, NAT chain"
+    )
     return parser
 
 
@@ -47,7 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "up":
-            print(f"export DOCKER_HOST={ensure_daemon(timeout=args.timeout)}")
+            host = ensure_daemon(timeout=args.timeout)
+            _log(f"registry on {ensure_registry()}")
+            print(f"export DOCKER_HOST={host}")
+        elif args.command == "push":
+            ensure_daemon()
+            ensure_registry()
+            started = time.monotonic()
+            for pushed in push_images(args.refs, log=_log):
+                state = "pushed" if pushed.pushed else "present"
+                print(f"{pushed.name}  {pushed.digest}  {state}")
+            _log(f"done in {time.monotonic() - started:.1f} s; registry storage {disk_usage()} B")
         elif args.command == "images":
             host = ensure_daemon()
             started = time.monotonic()
@@ -61,10 +79,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             _print_results(results)
             _log(f"done in {time.monotonic() - started:.1f} s")
         elif args.command == "status":
+            where = EnginePaths.from_env()
             print(status().as_json())
+            state = "answering" if answers(where) else "not running"
+            print(f"registry {where.registry_address}: {state}, {disk_usage()} B stored")
         elif args.command == "down":
+            print("registry stopped" if stop_registry() else "registry not running")
             print("stopped" if stop_daemon() else "not running")
         elif args.command == "clean":
+            if stop_registry():
+                print("removed registry process")
             for item in clean():
                 print(f"removed {item}")
     except EngineError as exc:

@@ -52,6 +52,9 @@ PACKAGES: tuple[HostPackage, ...] = (
     HostPackage("iptables", "iptables"),
     HostPackage("iproute2", "ip"),  # the engine's bridge
     HostPackage("util-linux", "setsid"),  # a detached dockerd
+    # The CNCF distribution registry, run on loopback with a config of the suite's own
+    # (tests/engine/registry.py); the package's service (all interfaces, htpasswd) stays off.
+    HostPackage("docker-registry", "docker-registry", services=("docker-registry.service",)),
 )
 
 

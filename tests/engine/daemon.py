@@ -18,7 +18,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,10 +70,16 @@ def ping(docker_host: str, timeout: int = 3) -> bool:
         sdk.close()
 
 
-def ensure_daemon(timeout: float = 60, paths: EnginePaths | None = None) -> str:
+def ensure_daemon(
+    timeout: float = 60,
+    paths: EnginePaths | None = None,
+    registry_mirrors: Sequence[str] = (),
+) -> str:
     """Return the DOCKER_HOST of the suite's dockerd, starting it (bounded wait) if needed.
 
-    Raises ``DaemonStartError`` with the tail of dockerd's log when it does not answer in time.
+    ``registry_mirrors`` go into the daemon's config when this call starts it (Docker Hub pulls
+    then ask them first). Raises ``DaemonStartError`` with the tail of dockerd's log when it does
+    not answer in time.
     """
     where = paths or EnginePaths.from_env()
     if ping(where.docker_host):
@@ -86,7 +92,7 @@ def ensure_daemon(timeout: float = 60, paths: EnginePaths | None = None) -> str:
         deadline = time.monotonic() + timeout
         offset = where.log.stat().st_size if where.log.exists() else 0
         if _daemon_pid(where) is None:
-            _start(where)
+            _start(where, registry_mirrors)
         _wait(where, deadline, offset, timeout)
     return where.docker_host
 
@@ -115,12 +121,13 @@ def ensure_installed() -> None:
         )
 
 
-def _start(where: EnginePaths) -> None:
+def _start(where: EnginePaths, registry_mirrors: Sequence[str] = ()) -> None:
     for folder in (where.state, where.data_root, where.run, where.exec_root):
         folder.mkdir(parents=True, exist_ok=True)
-    # An empty config file of our own: /etc/docker/daemon.json belongs to the user's daemon and
-    # could set hosts or a data root that conflict with our flags.
-    where.config_file.write_text("{}\n")
+    # A config file of our own: /etc/docker/daemon.json belongs to the user's daemon and could
+    # set hosts or a data root that conflict with our flags.
+    config = {"registry-mirrors": list(registry_mirrors)} if registry_mirrors else {}
+    where.config_file.write_text(json.dumps(config) + "\n")
     command = [
         "setsid",
         "--fork",

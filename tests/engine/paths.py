@@ -126,3 +126,26 @@ class EnginePaths:
     @property
     def docker_host(self) -> str:
         return f"unix://{self.socket}"
+
+    # --- the loopback registry (tests/engine/registry.py) ------------------------------------
+
+    @property
+    def registry_port(self) -> int:
+        """127.0.0.1 only; one port per engine instance (5500 is no well-known service's)."""
+        return 5500 + self.instance
+
+    @property
+    def registry_address(self) -> str:
+        return f"127.0.0.1:{self.registry_port}"
+
+    @property
+    def registry_root(self) -> Path:
+        return self.state / "registry"
+
+    @property
+    def registry_config(self) -> Path:
+        return self.state / "registry.yml"
+
+    @property
+    def registry_log(self) -> Path:
+        return self.state / "registry.log"

@@ -34,7 +34,7 @@ def shipped_workflows() -> dict[str, str]:
         str(p.relative_to(REPO)): p.read_text(encoding="utf-8")
         for p in sorted((REPO / "scaffolds").glob("*/*/.github/workflows/*.yml"))
     }
-    for doc in sorted((REPO / "docs").glob("*.md")) + [REPO / "README.md"]:
+    for doc in [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]:
         for i, block in enumerate(re.findall(r"```ya?ml\n(.*?)```", doc.read_text(), re.S)):
             if "uses:" in block:
                 found[f"{doc.relative_to(REPO)}#{i}"] = block

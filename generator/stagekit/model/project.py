@@ -40,6 +40,7 @@ class Project:
     health_path: str
     payload: tuple[str, ...]
     images: Mapping[str, str] = field(default_factory=dict)
+    pins: Mapping[str, str] = field(default_factory=dict)  # stagekit pin: name:tag → digest
 
     @property
     def name(self) -> str:
@@ -60,6 +61,15 @@ class Project:
     @property
     def dockerfile(self) -> Path:
         return self.path / DOCKERFILE
+
+    def image(self, role: str) -> str:
+        """The image of ``role`` as the build pulls it: ``name@digest`` once pinned."""
+        reference = self.images.get(role, "scratch")
+        digest = self.pins.get(reference)
+        if digest is None:
+            return reference
+        slash, colon = reference.rfind("/"), reference.rfind(":")
+        return f"{reference[:colon] if colon > slash else reference}@{digest}"
 
     def payload_paths(self, entrypoint: str) -> tuple[str, ...]:
         """The payload's image paths with ``{entrypoint}`` replaced by the ENTRYPOINT's program.
@@ -180,6 +190,7 @@ def _from_record(path: Path, record_file: Path, record: Any) -> Project:
             health_path=_health_path(catalog.get("health_path", "/healthz")),
             payload=tuple(payload),
             images={str(role): str(ref) for role, ref in images.items()},
+            pins={str(k): str(v) for k, v in (record.get("pins") or {}).items()},
         )
     except (KeyError, TypeError, ValueError) as exc:
         detail = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)

@@ -352,7 +352,7 @@ class _Run:
         self.add(judge_exposed(config.get("ExposedPorts"), self.project.port))
         self.add(judge_healthcheck(config.get("Healthcheck")))
         self.add(judge_labels(config.get("Labels"), self.created))
-        base_ref = self.project.images.get(Stage.RELEASE, "scratch")
+        base_ref = self.project.image(Stage.RELEASE)
         base_image = None if base_ref == "scratch" else self._image_or_none(base_ref)
         history = image.history()
         if base_ref == "scratch":
