@@ -1,8 +1,9 @@
 """A project generated with a registry prefix builds on the engine from the prefixed images
 (issue 10's "done when"), and fails when they are absent (so the prefix is really what is used).
 
-The suite's engine has no registry: the stand-ins are tagged under the prefix with the docker SDK
-for the test, and those tags are removed afterwards. Network build arguments from the org config
+Here the stand-ins are tagged under an unresolvable prefix with the docker SDK (removed afterwards),
+so only the local tags can satisfy it; real pulls through the mapping, from the suite's loopback
+registry, are tests/docker/test_pin.py's. Network build arguments from the org config
 reach the Dockerfile's download steps once a scaffold declares them (``_stagekit.network_args``).
 """
 
