@@ -21,11 +21,11 @@ from typing import Any
 
 from stagekit.cli.main import main
 from stagekit.engine.loopback import free_port
-from stagekit.lint.context import find_tool
 from stagekit.model import Base, Language
 from stagekit.model.answers import defaults, validate
 from stagekit.model.catalog import builtin
 from stagekit.new.render import generate
+from stagekit.tools import find_tool
 
 REPO = Path(__file__).resolve().parents[1]
 #: Free text that breaks every file syntax a scaffold writes if it is not escaped: Jinja,

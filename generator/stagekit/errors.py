@@ -93,6 +93,10 @@ class EngineError(StagekitError):
     exit_code = EXIT_ENGINE
 
 
+class ToolMissingError(StagekitError):
+    """A tool a command needs is not installed (the hint says how to install it)."""
+
+
 class RegistryError(StagekitError):
     """A registry did not answer, or has no such tag (the engine itself did answer)."""
 

@@ -25,7 +25,9 @@ from stagekit.engine.client import (
     system_ca_bundle,
 )
 from stagekit.model import Base
+from stagekit.sbom import inventory
 
+from tests.docker.inventory import go_missing
 from tests.docker.support import (
     MB,
     PORT,
@@ -333,6 +335,10 @@ def test_dependency_with_go_sum_builds_and_is_linked(
         binary.write_bytes(file_from_image(docker_client, tags[1], binary_path(built)))
         info = go(tmp_path, "version", "-m", str(binary))
         assert "github.com/google/uuid\tv1.6.0" in info.stdout, info.stdout
+        # A scanner sees the module at that version, and the Go stdlib's (issue 18).
+        found = inventory(tags[1], Endpoint(os.environ["DOCKER_HOST"], "test suite"))
+        assert go_missing(found, binary) == [], found.describe()
+        assert found.of_type("go-module")["github.com/google/uuid"] == "v1.6.0"
 
         # A one-line source change (new in every run, so the compile cannot come from an
         # earlier session's cache) reuses the dependency step and recompiles.

@@ -24,11 +24,13 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "contract": 0,
     "filters": 0,  # Jinja filters; the scaffolds' local_extensions.py link to this file
+    "tools": 0,
     "model": 1,
     "org": 2,
     "engine": 2,
     "new": 3,
     "lint": 3,
+    "sbom": 3,
     "smoke": 4,
     "pin": 4,
     "doctor": 4,
@@ -36,7 +38,7 @@ LAYERS: dict[str, int] = {
     "cli": 6,
     "__main__": 7,
 }
-PUBLIC = ("org", "engine", "new", "lint", "smoke", "pin", "update", "cli")
+PUBLIC = ("org", "engine", "new", "lint", "sbom", "smoke", "pin", "update", "cli")
 
 
 def _part(module: str) -> str:

@@ -79,11 +79,14 @@ ARG PYTHON_VERSION
 RUN --mount=type=bind,source=docker/python_runtime.py,target=/tmp/python_runtime.py \
     python${PYTHON_VERSION} /tmp/python_runtime.py interpreter /runtime
 
-# ... plus the libraries the venv's compiled extensions load, with their times normalised.
+# ... plus the libraries the venv's compiled extensions load, and a record of each Debian package
+# those files came from (/var/lib/dpkg/status.d, as distroless keeps them) with /etc/os-release,
+# so that scanners see them; times normalised.
 FROM build AS runtime
 COPY --from=interpreter /runtime /runtime
 ARG SOURCE_DATE_EPOCH=0
 RUN python docker/python_runtime.py libs /runtime /app/.venv \
+ && python docker/python_runtime.py records /runtime \
  && find /runtime -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
 FROM build AS test

@@ -100,6 +100,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fail when the release image is larger: 50MB, 12MiB or bytes",
     )
     parser.add_argument(
+        "--sbom",
+        type=Path,
+        metavar="FILE",
+        help="write the release image's SBOM (CycloneDX JSON, made by Syft) to FILE",
+    )
+    parser.add_argument(
         "--host-port",
         type=int,
         metavar="PORT",
@@ -187,6 +193,7 @@ def options_from_args(args: argparse.Namespace) -> Any:
         host_port=args.host_port,
         build_args=parse_build_args(args.build_args),
         prebuilt=parse_images(args.images),
+        sbom=args.sbom.absolute() if args.sbom else None,
     )
 
 

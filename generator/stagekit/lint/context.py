@@ -9,13 +9,14 @@ A check is a function over a :class:`LintContext` that returns :class:`Finding` 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from stagekit.tools import find_tool
 
 Severity = Literal["error", "warning"]
 
@@ -108,14 +109,6 @@ class LintContext:
             ) from None
         except OSError as exc:
             raise ToolError(f"cannot run {argv[0]}: {exc}") from None
-
-
-def find_tool(name: str) -> str | None:
-    """A tool installed next to this Python (a venv's ``bin/``), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file() and os.access(beside, os.X_OK):
-        return str(beside)
-    return shutil.which(name)
 
 
 def tail(text: str, lines: int = 8) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from stagekit.errors import NotAProjectError
-from stagekit.lint.context import CheckSkipError, Finding, LintContext, ToolError, find_tool
+from stagekit.lint.context import CheckSkipError, Finding, LintContext, ToolError
 from stagekit.lint.docker import (
     check_bake,
     check_compose,
@@ -40,6 +40,7 @@ from stagekit.lint.project import (
     publish_problems,
 )
 from stagekit.lint.update_state import check_pending
+from stagekit.tools import find_tool
 
 __all__ = [
     "CHECKS",

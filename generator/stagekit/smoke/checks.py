@@ -18,6 +18,7 @@ from stagekit.contract import OCI_LABEL_PREFIX, OCI_LABELS, Stage
 from stagekit.engine.imagefs import FsEntry
 from stagekit.errors import ValidationError
 from stagekit.model import Base
+from stagekit.sbom.inventory import ECOSYSTEM, Inventory
 
 if TYPE_CHECKING:  # only the types: smoke imports the lint machinery when it runs lint
     from stagekit.lint.context import Finding
@@ -328,3 +329,20 @@ def _describe_finding(finding: Finding) -> str:
     if len(message) > 160:
         message = message[:159] + "…"
     return f"{finding.location()}: [{finding.check}] {message}"
+
+
+#: Why a language's dependencies can be invisible to a scanner, and what makes them visible.
+_INVISIBLE = {
+    "go": "the binary's build info (go version -m) is gone: do not strip it",
+    "rust": "the binary carries no dependency list: build it with cargo auditable",
+    "python": "no distribution metadata (dist-info) in the image",
+}
+
+
+def judge_inventory(found: Inventory, language: str) -> CheckResult:
+    """A scanner must see the app's own dependencies, not only the base image's packages."""
+    kind = ECOSYSTEM[language]
+    if not found.of_type(kind):
+        reason = _INVISIBLE.get(language, "")
+        return CheckResult("inventory", False, f"{found.describe()}: no {kind}; {reason}")
+    return CheckResult("inventory", True, found.describe())

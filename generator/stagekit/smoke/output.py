@@ -181,6 +181,13 @@ def render_report(report: SmokeReport, console: Console) -> None:
             f" ({', '.join(p.paths)}) + overhead {format_bytes(p.overhead)}{base}",
             markup=False,
         )
+    if report.inventory is not None:
+        kinds = ", ".join(f"{k} {n}" for k, n in report.inventory["by_type"].items())
+        sbom = f"; SBOM {report.inventory['sbom']}" if report.inventory.get("sbom") else ""
+        console.print(
+            f"inventory (Syft): {report.inventory['components']} components ({kinds}){sbom}",
+            markup=False,
+        )
     if report.checks:
         checks = Table(show_header=True)
         checks.add_column("check")

@@ -43,6 +43,7 @@ class SmokeOptions:
     host_port: int | None = None  # loopback port for the release container; None: a free one
     build_args: Mapping[str, str] = field(default_factory=dict)  # override the computed ones
     prebuilt: Mapping[Stage, str] = field(default_factory=dict)  # judge these, build the others
+    sbom: Path | None = None  # write the release image's CycloneDX SBOM here (needs Syft)
 
     def __post_init__(self) -> None:
         stages = tuple(s for s in DEFAULT_STAGES if s in set(self.stages))
@@ -118,6 +119,7 @@ class SmokeReport:
     payload: Payload | None
     seconds: float
     removed_images: tuple[str, ...] = ()
+    inventory: Mapping[str, Any] | None = None  # components by type, distro, the SBOM's path
 
     @property
     def build_failure(self) -> StageResult | None:
@@ -169,6 +171,7 @@ class SmokeReport:
                 "skipped": sum(1 for c in self.checks if c.skipped),
             },
             "payload": self.payload.to_dict() if self.payload else None,
+            "inventory": dict(self.inventory) if self.inventory is not None else None,
             "failures": self.failures(),
             "removed_images": list(self.removed_images),
         }

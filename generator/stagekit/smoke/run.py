@@ -43,10 +43,12 @@ from stagekit.engine.loopback import PortInUseError, check_port_free
 from stagekit.errors import (
     EngineError,
     StagekitError,
+    ToolMissingError,
     ValidationError,
 )
 from stagekit.model.project import Project, load_project
 from stagekit.org.project_files import read_build_args
+from stagekit.sbom.syft import INSTALL_HINT, inventory, syft_path
 from stagekit.smoke.checks import (
     SHELL_FREE_BASES,
     CheckResult,
@@ -55,6 +57,7 @@ from stagekit.smoke.checks import (
     judge_entrypoint,
     judge_exposed,
     judge_healthcheck,
+    judge_inventory,
     judge_labels,
     judge_layers,
     judge_no_shell,
@@ -107,10 +110,18 @@ def smoke(
 ) -> SmokeReport:
     """Build, run and judge ``options.project``; see the module docstring for the steps.
 
-    Raises ``NotAProjectError``, ``EngineError``, ``PortInUseError`` (before anything is built);
+    Raises ``NotAProjectError``, ``EngineError``, ``PortInUseError``, ``ToolMissingError``
+    (``--sbom`` without Syft) before anything is built;
     a failed build or check is in the report (``report.exit_code``: 4 and 1).
     """
     project = load_project(options.project)
+    if options.sbom is not None:
+        if syft_path() is None:
+            raise ToolMissingError("syft is not installed: --sbom needs it", INSTALL_HINT)
+        if not options.sbom.parent.is_dir():
+            raise ValidationError("sbom", f"folder {options.sbom.parent} does not exist")
+        if Stage.RELEASE not in options.stages:
+            raise ValidationError("sbom", "the SBOM is the release image's: keep --stage release")
     if endpoint is None:
         endpoint = resolve_endpoint()
         ping(endpoint)
@@ -189,6 +200,7 @@ class _Run:
         self.stages: list[StageResult] = []
         self.checks: list[CheckResult] = []
         self.payload: Payload | None = None
+        self.inventory: dict[str, Any] | None = None
         self.images: dict[Stage, str] = {}  # the image judged for each stage
         self.built: dict[Stage, str] = {}  # the tags this run built (and may remove)
         self.created: str | None = None
@@ -241,6 +253,7 @@ class _Run:
             payload=self.payload,
             seconds=time.monotonic() - started,
             removed_images=removed,
+            inventory=self.inventory,
         )
 
     def add(self, check: CheckResult) -> CheckResult:
@@ -387,6 +400,7 @@ class _Run:
             self.containers.shell_probes(tag) if self.project.base in SHELL_FREE_BASES else None
         )
         self.add(judge_no_shell(self.project.base, find_shells(entries), probes))
+        self.judge_inventory(tag)
 
         self.containers.run_release(
             tag,
@@ -395,6 +409,21 @@ class _Run:
             health_path=self.project.health_path,
             host_port=self.options.host_port,
         )
+
+    def judge_inventory(self, tag: str) -> None:
+        """What a scanner can see in the release image (Syft), and the SBOM if asked for."""
+        if syft_path() is None:
+            self.add(skipped("inventory", f"syft is not installed: {INSTALL_HINT}"))
+            return
+        self.emit(PhaseStarted(Stage.RELEASE, "inventory", "taking the inventory (Syft)"))
+        found = inventory(tag, self.endpoint, cyclonedx=self.options.sbom)
+        self.inventory = {
+            "components": len(found.components),
+            "by_type": found.counts(),
+            "distro": found.distro,
+            "sbom": str(self.options.sbom) if self.options.sbom else None,
+        }
+        self.add(judge_inventory(found, self.project.language.value))
 
     def _image_or_none(self, reference: str) -> Any:
         import docker

@@ -5,6 +5,7 @@ Run by the Dockerfile's `interpreter` and `runtime` stages with the build image'
 
     python3 python_runtime.py interpreter DEST  # interpreter, stdlib, lib-dynload, their libraries
     python3 python_runtime.py libs DEST PATH... # libraries the extension modules under PATH need
+    python3 python_runtime.py records DEST      # package records for scanners (last)
 
 Layout in the image (Debian's, so the venv's `bin/python -> /usr/bin/python3.X` resolves):
 - /usr/bin/python3.X                       the interpreter (a copy of the build image's)
@@ -14,6 +15,10 @@ Layout in the image (Debian's, so the venv's `bin/python -> /usr/bin/python3.X` 
 - /usr/lib/<multiarch>/lib*.so.*           every shared library those ELF files load (ldd), under
                                            the name the dynamic loader looks for
 - /lib64/ld-linux-x86-64.so.2 (amd64)      the dynamic loader, at the path the ELF files name
+- /var/lib/dpkg/status.d/<package>[.md5sums] a record of each Debian package files were copied
+                                           from, as distroless images keep them, and
+- /etc/os-release                          the build image's, so a scanner (Syft, Trivy, Grype)
+                                           knows the packages' distribution and can report them
 
 Everything the standard library ships for development, terminals, GUIs, databases and CJK codecs
 is left out (PRUNE below). If your code needs one of those modules, delete its name from PRUNE.
@@ -76,6 +81,21 @@ SKIP_DIRS = frozenset({"__pycache__", "site-packages", "dist-packages", "lib-dyn
 DLOPENED = ("libgcc_s.so.1",)
 #: A fixed time for the zip's entries: the archive is the same on every build.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+#: Where each file under DEST came from, kept while the runtime is assembled (``records`` reads
+#: and removes it): copies may land under another name than their source's.
+SOURCES = ".python-runtime-sources"
+DPKG_INFO = Path("/var/lib/dpkg/info")
+#: Fields of a package's status that describe the package itself (dpkg-query's format); the
+#: install state and configuration files are the build image's, not the runtime's.
+RECORD_FIELDS = (
+    "Package",
+    "Source",
+    "Version",
+    "Architecture",
+    "Maintainer",
+    "Installed-Size",
+    "Homepage",
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,9 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     libs = commands.add_parser("libs", help="libraries that extension modules need")
     libs.add_argument("dest", type=Path)
     libs.add_argument("paths", type=Path, nargs="+")
+    records = commands.add_parser("records", help="package records and os-release for scanners")
+    records.add_argument("dest", type=Path)
     args = parser.parse_args(argv)
     if args.command == "interpreter":
         copy_interpreter(args.dest)
+    elif args.command == "records":
+        write_records(args.dest)
     else:
         elves = [path for root in args.paths for path in shared_objects(root)]
         copy_libraries(args.dest, elves)
@@ -102,6 +126,8 @@ def copy_interpreter(dest: Path) -> None:
     stdlib = Path(sysconfig.get_path("stdlib"))
     dynload = next(Path(p) for p in sys.path if p.endswith("lib-dynload"))
     build_zip(stdlib, dest / STDLIB_ZIP.relative_to("/"))
+    for source in stdlib_sources(stdlib):  # the zip's content comes from these files
+        remember(dest, STDLIB_ZIP, source)
     kept = []
     for module in sorted(dynload.iterdir()):
         if module.suffix == ".so" and not PRUNE_EXTENSIONS.match(module.name):
@@ -228,7 +254,64 @@ def install(source: Path, dest: Path, target: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, out, follow_symlinks=True)
     out.chmod(0o755 if os.access(source, os.X_OK) else 0o644)
+    remember(dest, target, source)
     return out
+
+
+def remember(dest: Path, target: Path, source: Path) -> None:
+    with (dest / SOURCES).open("a", encoding="utf-8") as sources:
+        sources.write(f"{target}\t{source.resolve()}\n")
+
+
+def write_records(dest: Path) -> None:
+    """A distroless-style dpkg record for every package a copied file belongs to, from dpkg's
+    own file lists (never a fixed list), and the distribution's os-release."""
+    owners = package_files()
+    copied: dict[str, set[str]] = {}  # package → the paths in the image that came from it
+    for line in (dest / SOURCES).read_text(encoding="utf-8").splitlines():
+        target, source = line.split("\t")
+        for package in owners.get(source, ()):
+            copied.setdefault(package, set()).add(target)
+    (dest / SOURCES).unlink()
+    records = dest / "var/lib/dpkg/status.d"
+    records.mkdir(parents=True, exist_ok=True)
+    for package, targets in sorted(copied.items()):
+        name = package.split(":", 1)[0]
+        (records / name).write_text(status_of(package), encoding="utf-8")
+        sums = DPKG_INFO / f"{package}.md5sums"
+        if sums.is_file():
+            kept = [
+                line
+                for line in sums.read_text(encoding="utf-8").splitlines()
+                if "/" + line.split(maxsplit=1)[-1] in targets
+            ]
+            (records / f"{name}.md5sums").write_text("".join(f"{x}\n" for x in kept))
+    (dest / "etc").mkdir(exist_ok=True)
+    shutil.copyfile(Path("/etc/os-release").resolve(), dest / "etc/os-release")
+    print(f"{dest}: records of {len(copied)} packages: {', '.join(sorted(copied))}")
+
+
+def package_files() -> dict[str, list[str]]:
+    """Real path of each file dpkg installed → the packages that list it (``pkg[:arch]``)."""
+    owners: dict[str, list[str]] = {}
+    for listing in sorted(DPKG_INFO.glob("*.list")):
+        package = listing.name.removesuffix(".list")
+        for line in listing.read_text(encoding="utf-8", errors="replace").splitlines():
+            path = Path(line)
+            if line.startswith("/") and path.is_file():
+                owners.setdefault(str(path.resolve()), []).append(package)
+    return owners
+
+
+def status_of(package: str) -> str:
+    fields = "".join(name + ": ${" + name + "}\n" for name in RECORD_FIELDS)
+    shown = subprocess.run(
+        ["dpkg-query", "-W", "-f", fields, package],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return "".join(line + "\n" for line in shown.splitlines() if not line.endswith(": "))
 
 
 def report(dest: Path) -> None:
