@@ -256,7 +256,9 @@ def test_dockerfile_keeps_the_contract(tmp_path: Path, base: str) -> None:
     dependency_step = next(r for r in build_runs if "cargo fetch" in r)
     assert "cargo build --locked --release" in dependency_step
     final = build_runs[-1]
-    assert "cargo build --locked --release" in final and "/out/usr/local/bin/" in final
+    # The release binary carries its crate list for scanners (docs/smoke.md, "Inventory").
+    assert "cargo auditable build --locked --release" in final and "/out/usr/local/bin/" in final
+    assert any("cargo install --locked" in r and "cargo-auditable" in r for r in build_runs)
     assert 'ARG RELEASE_RUSTFLAGS="-C target-feature=+crt-static"' in text
     # Every step that may download takes the optional CA secret.
     for command in commands:
