@@ -37,7 +37,9 @@ Pin: release n=trixie
 Pin-Priority: 100
 PIN
 fi
-apt-get update -qq
+# Another apt (unattended-upgrades, a second session) may hold dpkg's lock: wait for it, bounded.
+lock=(-o DPkg::Lock::Timeout=300)
+apt-get "${lock[@]}" update -qq
 chosen=$(apt-cache policy "${need[@]}" | python3 "$aptsource" specs "${need[@]}")
 mapfile -t specs <<<"$chosen"
 echo "install-engine: apt-get install ${specs[*]}" >&2
@@ -51,7 +53,7 @@ if [ ! -e "$policy" ]; then
   chmod 755 "$policy"
   trap 'rm -f "$policy"' EXIT
 fi
-apt-get install -y -qq --no-install-recommends "${specs[@]}" >/dev/null
+apt-get "${lock[@]}" install -y -qq --no-install-recommends "${specs[@]}" >/dev/null
 if [ -d /run/systemd/system ]; then
   while read -r unit; do
     [ -n "$unit" ] && systemctl disable --now "$unit" >/dev/null 2>&1 || true
