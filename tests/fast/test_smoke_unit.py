@@ -724,3 +724,42 @@ def test_progress_live_draws_every_event() -> None:
         tasks = {t.description: t for t in progress.progress.tasks}
     assert tasks["lint failed"].finished and tasks["built test"].finished
     assert not tasks["running the release container"].finished
+
+
+# --- platform and builder ------------------------------------------------------------------------
+
+
+def test_platform_and_builder_reach_the_build_command(tmp_path: Path) -> None:
+    from stagekit.engine.client import BuildRequest, build_command
+
+    request = BuildRequest(
+        tmp_path, "release", "p/x:release", platform="linux/arm64", builder="fleet"
+    )
+    command = build_command(request, tmp_path / "iid")
+    assert command[command.index("--platform") + 1] == "linux/arm64"
+    assert command[command.index("--builder") + 1] == "fleet"
+    assert "--builder" not in build_command(BuildRequest(tmp_path, "release", "t"), tmp_path / "i")
+
+
+def test_an_unknown_platform_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="linux/s390x is not one of linux/amd64, linux/arm64"):
+        SmokeOptions(tmp_path, platform="linux/s390x")
+
+
+def test_the_report_says_the_platform_and_the_emulation(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from rich.console import Console
+    from stagekit.smoke.output import render_report
+
+    report = replace(_report(), platform="linux/arm64", emulated=True, timeout_scale=5.0)
+    assert report.to_dict()["platform"] == {
+        "name": "linux/arm64",
+        "emulated": True,
+        "timeout_scale": 5.0,
+    }
+    console = Console(record=True, width=120)
+    render_report(report, console)
+    assert "platform linux/arm64, run under emulation (QEMU): every wait scaled x5" in (
+        console.export_text()
+    )

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from stagekit.contract import Stage
+from stagekit.contract import MULTI_PLATFORMS, Stage
 from stagekit.errors import ValidationError
 
 DESCRIPTION = """\
@@ -98,6 +98,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=_size,
         metavar="SIZE",
         help="fail when the release image is larger: 50MB, 12MiB or bytes",
+    )
+    parser.add_argument(
+        "--platform",
+        choices=list(MULTI_PLATFORMS),
+        help="build and run for this platform; another than the engine's runs under emulation "
+        "(QEMU), with every wait scaled (default: the engine's platform)",
+    )
+    parser.add_argument(
+        "--builder",
+        metavar="NAME",
+        help="build on this buildx builder, e.g. a remote BuildKit (default: BUILDX_BUILDER, "
+        "else buildx's current builder); the result is loaded into the engine to run",
     )
     parser.add_argument(
         "--sbom",
@@ -194,6 +206,8 @@ def options_from_args(args: argparse.Namespace) -> Any:
         build_args=parse_build_args(args.build_args),
         prebuilt=parse_images(args.images),
         sbom=args.sbom.absolute() if args.sbom else None,
+        platform=args.platform,
+        builder=args.builder,
     )
 
 

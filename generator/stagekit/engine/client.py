@@ -114,6 +114,17 @@ def _context_host(context: str, env: Mapping[str, str]) -> str:
     return host
 
 
+#: ``uname -m`` / the Engine's ``Arch`` → the platform architecture Docker names.
+_ARCHES = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+def engine_platform(client: DockerClient) -> str:
+    """The engine's own platform, ``linux/amd64`` or ``linux/arm64``."""
+    version = client.version()
+    arch = str(version.get("Arch") or "")
+    return f"{version.get('Os', 'linux')}/{_ARCHES.get(arch, arch)}"
+
+
 def version_tuple(text: str) -> tuple[int, ...] | None:
     """``26.1.5+dfsg1`` → ``(26, 1, 5)``; ``v0.13.1`` → ``(0, 13, 1)``; None without digits."""
     match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", text)
@@ -236,6 +247,7 @@ class BuildRequest:
     ca_bundle: Path | None = None
     no_cache: bool = False
     platform: str | None = None
+    builder: str | None = None  # a buildx builder by name (default: BUILDX_BUILDER, else buildx's)
 
 
 @dataclass(frozen=True)
@@ -288,6 +300,8 @@ def build_command(request: BuildRequest, iidfile: Path) -> list[str]:
         command.append("--no-cache")
     if request.platform:
         command += ["--platform", request.platform]
+    if request.builder:
+        command += ["--builder", request.builder]
     if request.ca_bundle is not None:
         command += ["--secret", f"id=ca_bundle,src={request.ca_bundle}"]
     for key, value in request.build_args.items():

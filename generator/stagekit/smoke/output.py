@@ -173,6 +173,12 @@ def render_report(report: SmokeReport, console: Console) -> None:
             format_bytes(result.size),
         )
     console.print(stages)
+    if report.emulated:
+        console.print(
+            f"platform {report.platform}, run under emulation (QEMU): every wait scaled"
+            f" x{report.timeout_scale:g}",
+            markup=False,
+        )
     if report.payload is not None:
         p = report.payload
         base = f", base {p.base_image} {format_bytes(p.base_size)}" if p.base_image else ""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagekit.contract import BUILD_ARG_NAME, Stage
+from stagekit.contract import BUILD_ARG_NAME, MULTI_PLATFORMS, Stage
 from stagekit.errors import EXIT_BUILD, EXIT_CHECK_FAILED, EXIT_OK, ValidationError
 from stagekit.model.answers import MAX_PORT
 from stagekit.smoke.checks import CheckResult, Payload
@@ -24,6 +24,13 @@ SMOKE_STAGES = frozenset(DEFAULT_STAGES)
 _PREFIX = re.compile(
     r"^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$"
 )
+
+
+#: What smoke builds and runs: the platforms every generated project targets.
+PLATFORMS = MULTI_PLATFORMS
+#: How much longer every wait may take when the release runs under emulation (QEMU user mode runs
+#: arm64 code several times slower than native).
+EMULATION_TIMEOUT_SCALE = 5.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,10 @@ class SmokeOptions:
     build_args: Mapping[str, str] = field(default_factory=dict)  # override the computed ones
     prebuilt: Mapping[Stage, str] = field(default_factory=dict)  # judge these, build the others
     sbom: Path | None = None  # write the release image's CycloneDX SBOM here (needs Syft)
+    platform: str | None = None  # build and run for this platform (default: the engine's)
+    builder: str | None = (
+        None  # build on this buildx builder (default: BUILDX_BUILDER, else buildx's)
+    )
 
     def __post_init__(self) -> None:
         stages = tuple(s for s in DEFAULT_STAGES if s in set(self.stages))
@@ -64,6 +75,10 @@ class SmokeOptions:
         if not _PREFIX.match(self.image_prefix):
             raise ValidationError(
                 "image-prefix", f"{self.image_prefix!r} is not a lowercase image repository name"
+            )
+        if self.platform is not None and self.platform not in PLATFORMS:
+            raise ValidationError(
+                "platform", f"{self.platform} is not one of {', '.join(PLATFORMS)}"
             )
         if self.host_port is not None and not 1 <= self.host_port <= MAX_PORT:
             raise ValidationError("host-port", f"{self.host_port} is not a TCP port")
@@ -120,6 +135,9 @@ class SmokeReport:
     seconds: float
     removed_images: tuple[str, ...] = ()
     inventory: Mapping[str, Any] | None = None  # components by type, distro, the SBOM's path
+    platform: str | None = None  # what was built and run
+    emulated: bool = False  # run under emulation (QEMU): timeouts were scaled
+    timeout_scale: float = 1.0
 
     @property
     def build_failure(self) -> StageResult | None:
@@ -162,6 +180,11 @@ class SmokeReport:
             },
             "run_id": self.run_id,
             "engine": self.engine,
+            "platform": {
+                "name": self.platform,
+                "emulated": self.emulated,
+                "timeout_scale": self.timeout_scale,
+            },
             "seconds": round(self.seconds, 2),
             "stages": [s.to_dict() for s in self.stages],
             "checks": [c.to_dict() for c in self.checks],

@@ -30,6 +30,7 @@ from stagekit.engine.client import (
     Endpoint,
     buildx_build,
     created_label,
+    engine_platform,
     full_ca_bundle,
     ping,
     resolve_endpoint,
@@ -69,6 +70,7 @@ from stagekit.smoke.checks import (
 )
 from stagekit.smoke.report import (
     DEFAULT_STAGES,
+    EMULATION_TIMEOUT_SCALE,
     BuildOutput,
     CheckFinished,
     PhaseStarted,
@@ -197,6 +199,12 @@ class _Run:
         self.containers = Containers(
             endpoint, self.run_id, project.name, timeout=options.timeout, emit=emit, add=self.add
         )
+        native = engine_platform(self.containers.client)
+        self.platform = options.platform or native
+        self.emulated = self.platform != native
+        self.timeout_scale = EMULATION_TIMEOUT_SCALE if self.emulated else 1.0
+        self.containers.timeout = options.timeout * self.timeout_scale
+        self.containers.platform = self.platform
         self.stages: list[StageResult] = []
         self.checks: list[CheckResult] = []
         self.payload: Payload | None = None
@@ -254,6 +262,9 @@ class _Run:
             seconds=time.monotonic() - started,
             removed_images=removed,
             inventory=self.inventory,
+            platform=self.platform,
+            emulated=self.emulated,
+            timeout_scale=self.timeout_scale,
         )
 
     def add(self, check: CheckResult) -> CheckResult:
@@ -322,6 +333,8 @@ class _Run:
             build_args=dict(args),
             ca_bundle=bundle,
             no_cache=self.options.no_cache,
+            platform=self.options.platform,
+            builder=self.options.builder,
         )
         outcome = buildx_build(
             self.endpoint, request, on_line=lambda line: self.emit(BuildOutput(stage, line))

@@ -50,12 +50,15 @@ class Containers:
         self.run_id = run_id
         self.labels = {SMOKE_LABEL: run_id, f"{SMOKE_LABEL}.project": project_name}
         self.timeout = timeout
+        self.platform: str | None = None  # run containers for this platform (emulated or not)
         self.emit = emit
         self.add = add
         self._count = 0
 
     def create(self, image: str, role: str, **kwargs: Any) -> Container:
         self._count += 1
+        if self.platform is not None:
+            kwargs.setdefault("platform", self.platform)
         return self.client.containers.create(
             image,
             name=f"stagekit-smoke-{self.run_id}-{role}-{self._count}",
