@@ -12,6 +12,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 aptsource=tests/engine/aptsource.py
 
+# arm64 emulation: binfmt_misc mounted (a container or a minimal host may lack it) and QEMU's
+# aarch64 handler registered from qemu-user-static's own spec, with the fix-binary flag (F: the
+# interpreter is opened now, so it works inside containers). Where the kernel refuses either,
+# the arm64 tests skip with that reason (tests/allowed_skips.py).
+binfmt() {
+  local root=/proc/sys/fs/binfmt_misc spec=/usr/share/binfmts/qemu-aarch64 flags=F
+  [ "$(id -u)" = 0 ] && [ -f "$spec" ] || return 0
+  [ -e "$root/register" ] || mount -t binfmt_misc binfmt_misc "$root" 2>/dev/null || return 0
+  [ -e "$root/qemu-aarch64" ] && return 0
+  field() { sed -n "s/^$1 //p" "$spec"; }
+  [ "$(field preserve)" = yes ] && flags=PF
+  printf ':qemu-aarch64:M:%s:%s:%s:%s:%s\n' "$(field offset)" "$(field magic)" "$(field mask)" \
+    "$(field interpreter)" "$flags" >"$root/register" 2>/dev/null || true
+}
+binfmt
+
 missing=$(python3 "$aptsource" missing)
 [ -z "$missing" ] && exit 0
 mapfile -t need <<<"$missing"
@@ -59,3 +75,4 @@ if [ -d /run/systemd/system ]; then
     [ -n "$unit" ] && systemctl disable --now "$unit" >/dev/null 2>&1 || true
   done < <(python3 "$aptsource" services "${need[@]}")
 fi
+binfmt

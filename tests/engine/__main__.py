@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from tests.engine.buildkit import stop_builder
 from tests.engine.daemon import clean, ensure_daemon, status, stop_daemon
 from tests.engine.errors import EngineError, StandinUnavailable
 from tests.engine.paths import EnginePaths
@@ -84,9 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             state = "answering" if answers(where) else "not running"
             print(f"registry {where.registry_address}: {state}, {disk_usage()} B stored")
         elif args.command == "down":
+            if stop_builder(EnginePaths.from_env()):
+                print("remote builder stopped")
             print("registry stopped" if stop_registry() else "registry not running")
             print("stopped" if stop_daemon() else "not running")
         elif args.command == "clean":
+            if stop_builder(EnginePaths.from_env()):
+                print("removed buildkitd process")
             if stop_registry():
                 print("removed registry process")
             for item in clean():

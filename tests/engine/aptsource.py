@@ -55,6 +55,9 @@ PACKAGES: tuple[HostPackage, ...] = (
     # The CNCF distribution registry, run on loopback with a config of the suite's own
     # (tests/engine/registry.py); the package's service (all interfaces, htpasswd) stays off.
     HostPackage("docker-registry", "docker-registry", services=("docker-registry.service",)),
+    # arm64 containers under emulation: scripts/install-engine.sh registers QEMU's handler with
+    # binfmt_misc from the package's own spec, fix-binary flag (F), so it works in containers.
+    HostPackage("qemu-user-static", "qemu-aarch64-static"),
 )
 
 

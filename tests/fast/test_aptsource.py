@@ -42,6 +42,7 @@ def test_fresh_debian_12_takes_what_is_too_old_there_from_debian_13() -> None:
         "iproute2": "iproute2",
         "util-linux": "util-linux",
         "docker-registry": "docker-registry",  # any version: Debian 12's 2.8.2 serves the suite
+        "qemu-user-static": "qemu-user-static",  # Debian 12's 7.2 runs arm64 binaries
     }
 
 

@@ -1,0 +1,84 @@
+"""arm64 on an amd64 machine: a project cross-compiled for arm64 and its release image run under
+QEMU user emulation (binfmt_misc, fix-binary flag), judged by the same hardened checks.
+
+Go on scratch needs no arm64 base image: the build stage runs on the build machine's platform
+and cross-compiles, and scratch is empty. The emulated run scales smoke's waits and says so.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stagekit.cli.main import main
+
+from tests.docker.support import file_from_image, run_smoke
+
+pytestmark = pytest.mark.docker
+
+BINFMT = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+EM_AARCH64 = 0xB7
+
+
+def emulation_missing() -> str | None:
+    """Why arm64 binaries cannot run here, or None."""
+    try:
+        text = BINFMT.read_text()
+    except OSError:
+        return "no binfmt handler for arm64 (qemu-aarch64) is registered: the kernel refused it"
+    if not text.startswith("enabled"):
+        return "the binfmt handler for arm64 (qemu-aarch64) is disabled"
+    flags = next(
+        (line.split(":", 1)[1] for line in text.splitlines() if line.startswith("flags")), ""
+    )
+    if "F" not in flags:
+        return (
+            "the binfmt handler for arm64 lacks the fix-binary flag (F): containers cannot use it"
+        )
+    return None
+
+
+def test_go_on_scratch_is_smoked_on_arm64_under_emulation(
+    tmp_path: Path,
+    docker_client: Any,
+    buildable: Callable[[str, str], str | None],
+) -> None:
+    if reason := emulation_missing():
+        pytest.skip(reason)
+    if reason := buildable("go", "scratch"):
+        pytest.skip(reason)
+    project = tmp_path / "arm-svc"
+    assert (
+        main(
+            [
+                "new",
+                str(project),
+                "--lang",
+                "go",
+                "--base",
+                "scratch",
+                "--no-input",
+                "--owner",
+                "t",
+                "--config",
+                "/dev/null",
+            ]
+        )
+        == 0
+    )
+    code, report, stderr = run_smoke(
+        project, "--stage", "release", "--platform", "linux/arm64", "--keep"
+    )
+    assert code == 0, stderr[-3000:]
+    assert report["platform"] == {"name": "linux/arm64", "emulated": True, "timeout_scale": 5.0}
+    checks = {c["name"]: c["status"] for c in report["checks"]}
+    for name in ("hardened run", "healthy", "health endpoint", "sigterm", "no shell"):
+        assert checks[name] == "passed", (name, checks)
+    image = report["stages"][0]["image"]
+    assert docker_client.images.get(image).attrs["Architecture"] == "arm64"
+    binary = file_from_image(docker_client, image, "/usr/local/bin/arm-svc")
+    assert binary[:4] == b"\x7fELF" and struct.unpack_from("<H", binary, 18)[0] == EM_AARCH64
+    docker_client.images.remove(image, force=True)
