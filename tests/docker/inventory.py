@@ -61,30 +61,10 @@ def rust_missing(inventory: Inventory, project: Path) -> list[str]:
     Proc-macro crates run in the compiler, not in the binary: they and what only they depend on
     (``-e no-proc-macro`` leaves both out) may be absent.
     """
-    env = {**os.environ, **native_caches()}
-    tree = subprocess.run(
-        [
-            *("cargo", "tree", "-e", "normal,no-proc-macro", "--target", RUST_TARGET),
-            *("--prefix", "none", "--locked"),
-        ],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env=env,
-        check=True,
-    ).stdout
-    metadata = json.loads(
-        subprocess.run(
-            ["cargo", "metadata", "--format-version", "1", "--locked"],
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env=env,
-            check=True,
-        ).stdout
+    tree = _cargo(
+        project, "tree", "-e", "normal,no-proc-macro", "--target", RUST_TARGET, "--prefix", "none"
     )
+    metadata = json.loads(_cargo(project, "metadata", "--format-version", "1"))
     own = {p["name"] for p in metadata["packages"] if p["source"] is None}
     wanted: dict[str, str] = {}
     for line in tree.splitlines():
@@ -92,6 +72,18 @@ def rust_missing(inventory: Inventory, project: Path) -> list[str]:
         if match and match.group(1) not in own:
             wanted[match.group(1)] = match.group(2)
     return _wrong(inventory, "rust-crate", wanted)
+
+
+def _cargo(project: Path, *args: str) -> str:
+    return subprocess.run(
+        ["cargo", *args, "--locked"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **native_caches()},
+        check=True,
+    ).stdout
 
 
 def python_missing(inventory: Inventory, image_tar: bytes, project: Path) -> list[str]:

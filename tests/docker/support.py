@@ -289,3 +289,14 @@ class LoopbackRegistry:
             r'"(?:GET|HEAD) /v2/(\S+?)/manifests/\S+ HTTP[^"]*" 200 \d+ "[^"]*" "([^"]*)"', text
         )
         return [(repository, agent) for repository, agent in found]
+
+
+def new_project(
+    dest: Path, lang: str, base: str, config: Path | str = "/dev/null", *extra: str
+) -> Path:
+    """``stagekit new DEST`` in-process, with every answer given (owner ``t``)."""
+    from stagekit.cli.main import main
+
+    argv = ["new", str(dest), "--lang", lang, "--base", base, "--no-input", "--owner", "t"]
+    assert main([*argv, "--config", str(config), *extra]) == 0
+    return dest

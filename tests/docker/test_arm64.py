@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stagekit.cli.main import main
 
 from tests.docker.support import file_from_image, run_smoke
 
@@ -50,25 +49,7 @@ def test_go_on_scratch_is_smoked_on_arm64_under_emulation(
         pytest.skip(reason)
     if reason := buildable("go", "scratch"):
         pytest.skip(reason)
-    project = tmp_path / "arm-svc"
-    assert (
-        main(
-            [
-                "new",
-                str(project),
-                "--lang",
-                "go",
-                "--base",
-                "scratch",
-                "--no-input",
-                "--owner",
-                "t",
-                "--config",
-                "/dev/null",
-            ]
-        )
-        == 0
-    )
+    project = new_project(tmp_path / "arm-svc", "go", "scratch")
     code, report, stderr = run_smoke(
         project, "--stage", "release", "--platform", "linux/arm64", "--keep"
     )

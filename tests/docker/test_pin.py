@@ -23,7 +23,7 @@ from stagekit.model import Language
 from stagekit.model.catalog import builtin
 from stagekit.pin import base_images
 
-from tests.docker.support import SESSION_ARGS, LoopbackRegistry, run_smoke
+from tests.docker.support import SESSION_ARGS, LoopbackRegistry, new_project, run_smoke
 from tests.engine.daemon import clean, ensure_daemon
 from tests.engine.paths import EnginePaths
 from tests.engine.registry import served
@@ -54,10 +54,7 @@ def upstreams_form(registry: LoopbackRegistry) -> str:
 
 
 def render(tmp_path: Path, lang: str, base: str, config: Path, *extra: str) -> Path:
-    dest = tmp_path / f"{lang}-{base}"
-    argv = ["new", str(dest), "--name", "demo-svc", "--lang", lang, "--base", base]
-    assert main([*argv, "--no-input", "--owner", "t", "--config", str(config), *extra]) == 0
-    return dest
+    return new_project(tmp_path / f"{lang}-{base}", lang, base, config, *extra)
 
 
 def references(project: Path) -> list[str]:

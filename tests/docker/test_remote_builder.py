@@ -36,25 +36,7 @@ def test_smoke_builds_on_a_remote_buildkit_and_doctor_names_it(
     name = ensure_builder(EnginePaths.from_env())
     config = tmp_path / "org.toml"
     config.write_text(f'[registry]\nprefix = "{loopback_registry.address}"\n')
-    project = tmp_path / "remote-svc"
-    assert (
-        main(
-            [
-                "new",
-                str(project),
-                "--lang",
-                "go",
-                "--base",
-                "scratch",
-                "--no-input",
-                "--owner",
-                "t",
-                "--config",
-                str(config),
-            ]
-        )
-        == 0
-    )
+    project = new_project(tmp_path / "remote-svc", "go", "scratch", config)
     code, report, stderr = run_smoke(project, "--stage", "release", "--builder", name)
     assert code == 0, stderr[-3000:]
     assert report["stages"][0]["ok"] and report["platform"]["emulated"] is False

@@ -21,7 +21,7 @@ from pathlib import Path
 from tests.engine.daemon import _pids_of, _terminate, engine_env
 from tests.engine.errors import EngineError
 from tests.engine.paths import EnginePaths
-from tests.engine.util import tail
+from tests.engine.util import start_detached, tail
 
 VERSION = "v0.18.2"
 MODULE = f"github.com/moby/buildkit/cmd/buildkitd@{VERSION}"
@@ -85,24 +85,7 @@ def ensure_builder(where: EnginePaths, timeout: float = 60) -> str:
     if not _answers(where):
         binary = ensure_binary(where)
         log = where.state / "buildkitd.log"
-        with log.open("ab") as out:
-            subprocess.run(
-                [
-                    "setsid",
-                    "--fork",
-                    str(binary),
-                    "--config",
-                    str(config),
-                    "--addr",
-                    address(where),
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-                timeout=30,
-                check=True,
-                close_fds=True,
-            )
+        start_detached([str(binary), "--config", str(config), "--addr", address(where)], log)
         deadline = time.monotonic() + timeout
         while not _answers(where):
             if time.monotonic() > deadline:
@@ -111,32 +94,26 @@ def ensure_builder(where: EnginePaths, timeout: float = 60) -> str:
                     + tail(log.read_text(errors="replace"), 20)
                 )
             time.sleep(0.3)
-    env = engine_env(where.docker_host)
     name = builder_name(where)
-    subprocess.run(
-        ["docker", "buildx", "rm", name], env=env, capture_output=True, check=False, timeout=60
-    )
-    created = subprocess.run(
-        ["docker", "buildx", "create", "--name", name, "--driver", "remote", address(where)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    _buildx(where, "rm", name)  # a registration left by an earlier run (absent: fails, fine)
+    created = _buildx(where, "create", "--name", name, "--driver", "remote", address(where))
     if created.returncode != 0:
         raise EngineError(f"docker buildx create failed: {created.stderr.strip()}")
-    booted = subprocess.run(
-        ["docker", "buildx", "inspect", "--bootstrap", name],
-        env=env,
+    booted = _buildx(where, "inspect", "--bootstrap", name)
+    if booted.returncode != 0:
+        raise EngineError(f"the remote builder does not answer: {booted.stderr.strip()}")
+    return name
+
+
+def _buildx(where: EnginePaths, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["docker", "buildx", *args],
+        env=engine_env(where.docker_host),
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    if booted.returncode != 0:
-        raise EngineError(f"the remote builder does not answer: {booted.stderr.strip()}")
-    return name
 
 
 def stop_builder(where: EnginePaths) -> bool:

@@ -30,7 +30,7 @@ from tests.engine.aptsource import missing_packages
 from tests.engine.errors import DaemonStartError, EngineError, EngineInstallError
 from tests.engine.paths import EnginePaths
 from tests.engine.recipes import STANDIN_LABEL, names_a_standin
-from tests.engine.util import locked, run, tail
+from tests.engine.util import locked, run, start_detached, tail
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALL_SCRIPT = REPO / "scripts" / "install-engine.sh"
@@ -129,8 +129,6 @@ def _start(where: EnginePaths, registry_mirrors: Sequence[str] = ()) -> None:
     config = {"registry-mirrors": list(registry_mirrors)} if registry_mirrors else {}
     where.config_file.write_text(json.dumps(config) + "\n")
     command = [
-        "setsid",
-        "--fork",
         shutil.which("dockerd") or "dockerd",
         "--config-file",
         str(where.config_file),
@@ -153,20 +151,7 @@ def _start(where: EnginePaths, registry_mirrors: Sequence[str] = ()) -> None:
         "--containerd-plugins-namespace",
         f"{where.containerd_namespace}-plugins",
     ]
-    with where.log.open("ab") as log:
-        log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(command)}\n".encode())
-        log.flush()
-        # setsid --fork returns at once and leaves dockerd in a session of its own: it is no
-        # child of ours, so it outlives pytest and leaves no zombie behind.
-        subprocess.run(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            timeout=30,
-            check=True,
-            close_fds=True,
-        )
+    start_detached(command, where.log)
 
 
 def _wait(where: EnginePaths, deadline: float, offset: int, timeout: float) -> None:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -34,7 +33,7 @@ import docker.errors
 from tests.engine.daemon import _pids_of, _terminate, client
 from tests.engine.errors import EngineError
 from tests.engine.paths import EnginePaths
-from tests.engine.util import tail
+from tests.engine.util import start_detached, tail
 
 PROGRAM = "docker-registry"
 MANIFEST_TYPES = ", ".join(
@@ -87,16 +86,7 @@ def ensure_registry(timeout: float = 30, paths: EnginePaths | None = None) -> st
     where.registry_config.write_text(config_text(where))
     if not _pids_of(PROGRAM, str(where.registry_config)):
         offset = where.registry_log.stat().st_size if where.registry_log.exists() else 0
-        with where.registry_log.open("ab") as log:
-            subprocess.run(
-                ["setsid", "--fork", program, "serve", str(where.registry_config)],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                timeout=30,
-                check=True,
-                close_fds=True,
-            )
+        start_detached([program, "serve", str(where.registry_config)], where.registry_log)
     else:
         offset = 0
     deadline = time.monotonic() + timeout

@@ -75,3 +75,23 @@ def run(
 def tail(text: str, lines: int) -> str:
     """The last ``lines`` lines of ``text``."""
     return "\n".join(text.rstrip("\n").splitlines()[-lines:])
+
+
+def start_detached(command: list[str], log: Path) -> None:
+    """Start ``command`` in a session of its own (``setsid --fork``), output appended to ``log``.
+
+    setsid --fork returns at once: the program is no child of ours, so it outlives pytest and
+    leaves no zombie behind.
+    """
+    with log.open("ab") as out:
+        out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} {' '.join(command)}\n".encode())
+        out.flush()
+        subprocess.run(
+            ["setsid", "--fork", *command],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            timeout=30,
+            check=True,
+            close_fds=True,
+        )

@@ -28,6 +28,24 @@ TABLE_ROW = re.compile(
 ECOSYSTEM = {"go": "gomod", "rust": "cargo", "python": "uv"}
 
 
+def check_dependabot(path: Path) -> subprocess.CompletedProcess[str]:
+    """check-jsonschema with its built-in Dependabot schema (SchemaStore's), offline."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.dependabot",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def shipped_workflows() -> dict[str, str]:
     """Every workflow text stagekit ships: the scaffolds' templates and the docs' examples."""
     found = {
@@ -90,20 +108,7 @@ def test_the_dependabot_file_validates_and_covers_images_actions_and_dependencie
 ) -> None:
     project = render_project(tmp_path, lang, "distroless")
     config = project / ".github" / "dependabot.yml"
-    checked = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.dependabot",
-            str(config),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    checked = check_dependabot(config)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     updates = yaml.safe_load(config.read_text())["updates"]
     assert {u["package-ecosystem"] for u in updates} == {
@@ -117,18 +122,5 @@ def test_the_dependabot_file_validates_and_covers_images_actions_and_dependencie
 def test_the_schema_check_can_fail(tmp_path: Path) -> None:
     bad = tmp_path / "dependabot.yml"
     bad.write_text("version: 2\nupdates:\n  - package-ecosystem: gomodules\n    directory: /\n")
-    checked = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "check_jsonschema",
-            "--builtin-schema",
-            "vendor.dependabot",
-            str(bad),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    checked = check_dependabot(bad)
     assert checked.returncode == 1 and "gomodules" in checked.stdout
