@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.docker.support import file_from_image, run_smoke
+from tests.docker.support import file_from_image, new_project, run_smoke
 
 pytestmark = pytest.mark.docker
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from stagekit.cli.main import main
 
-from tests.docker.support import LoopbackRegistry, run_smoke
+from tests.docker.support import LoopbackRegistry, new_project, run_smoke
 from tests.engine.buildkit import ensure_builder
 from tests.engine.paths import EnginePaths
 
