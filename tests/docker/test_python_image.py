@@ -339,9 +339,12 @@ def test_release_has_no_shell(
     entries = assert_no_shell(docker_client, built.images["release"], base)
     if base == "scratch":
         tops = {n.split("/", 1)[0] for n in entries if n}
-        assert tops <= {"app", "etc", "home", "usr", "lib64", "lib"}, sorted(tops)
+        assert tops <= {"app", "etc", "home", "usr", "lib64", "lib", "var"}, sorted(tops)
         etc = sorted(n for n in regular_files(entries) if n.startswith("etc/"))
-        assert etc == list(SCRATCH_ETC), etc
+        # os-release: the scanner's distribution (docs/smoke.md, "Inventory").
+        assert etc == sorted([*SCRATCH_ETC, "etc/os-release"]), etc
+        var = [n for n in regular_files(entries) if n.startswith("var/")]
+        assert var and all(n.startswith("var/lib/dpkg/status.d/") for n in var), var
         binaries = [n for n in entries if n.startswith("usr/bin/")]
         assert binaries == ["usr/bin/python3.13"], binaries
 
