@@ -380,9 +380,9 @@ def _python_slim(ref: str, match: re.Match[str]) -> Resolution:
 def _python_alpine(ref: str, match: re.Match[str]) -> Resolution:
     return Unavailable(
         ref,
-        f"cannot provision {ref} offline: it needs CPython built against musl from Alpine's "
-        "archive, which this machine cannot reach; pull the real image where a registry is "
-        "reachable (STAGEKIT_TRY_PULL=1)",
+        f"cannot provision {ref} offline: it needs CPython built against musl, and the suite "
+        "has no such stand-in yet (issue #21; docs/test-engine.md); pull the real image where a "
+        "registry is reachable (STAGEKIT_TRY_PULL=1)",
     )
 
 
