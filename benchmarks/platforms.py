@@ -19,10 +19,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stagekit.cli.main import main as stagekit
-from stagekit.engine.client import BuildRequest, Endpoint, buildx_build, system_ca_bundle
+from stagekit.engine.client import (
+    BuildRequest,
+    Endpoint,
+    buildx_build,
+    created_label,
+    system_ca_bundle,
+)
 
 from benchmarks.stats import format_seconds, median, ratio
-from tests.docker.support import build_args
 from tests.engine.buildkit import ensure_builder
 from tests.engine.daemon import ensure_daemon
 from tests.engine.paths import EnginePaths
@@ -30,6 +35,13 @@ from tests.engine.registry import ensure_registry, push_images
 from tests.engine.standins import ensure_images
 
 GO_REFS = ["golang:1.26-trixie"]
+EPOCH = 1_700_000_000
+BUILD_ARGS = {
+    "SOURCE_DATE_EPOCH": str(EPOCH),
+    "CREATED": created_label(EPOCH),
+    "VERSION": "0.1.0",
+    "REVISION": "bench",
+}
 
 
 def _render(folder: Path, name: str, config: str) -> Path:
@@ -72,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     context=project,
                     target="release",
                     tag=f"stagekit-bench/platforms:{run}",
-                    build_args=build_args(),
+                    build_args=BUILD_ARGS,
                     ca_bundle=system_ca_bundle(),
                     no_cache=True,
                     platform=platform,
