@@ -94,6 +94,7 @@ def test_rust_for_arm64_fails_here_only_for_the_missing_standard_library(
         build_args=build_args(),
         ca_bundle=system_ca_bundle(),
         platform="linux/arm64",
+        no_cache=True,  # the apt step must run (and show its output), not come from the cache
     )
     outcome = buildx_build(endpoint, request, timeout=1800)
     assert not outcome.ok, "an arm64 Rust build succeeded without the aarch64 standard library"
