@@ -16,6 +16,7 @@ from typing import Any
 
 from stagekit.contract import DOCKERFILE, RECORD_FILE
 from stagekit.errors import NotAProjectError
+from stagekit.filters import _split_reference
 from stagekit.model import Base, Language
 from stagekit.model.answers import Answers, check_port, parse_base, parse_language
 from stagekit.model.catalog import Scaffold
@@ -68,8 +69,7 @@ class Project:
         digest = self.pins.get(reference)
         if digest is None:
             return reference
-        slash, colon = reference.rfind("/"), reference.rfind(":")
-        return f"{reference[:colon] if colon > slash else reference}@{digest}"
+        return f"{_split_reference(reference)[0]}@{digest}"
 
     def payload_paths(self, entrypoint: str) -> tuple[str, ...]:
         """The payload's image paths with ``{entrypoint}`` replaced by the ENTRYPOINT's program.

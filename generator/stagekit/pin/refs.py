@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from stagekit.filters import _qualified, _split_reference
 from stagekit.lint.dockerfile_parse import arg_defaults, expand, parse, split_stages
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -28,10 +29,8 @@ class ImageRef:
     @classmethod
     def parse(cls, text: str) -> ImageRef:
         rest, _, digest = text.partition("@")
-        slash = rest.rfind("/")
-        colon = rest.rfind(":")
-        name, tag = (rest[:colon], rest[colon + 1 :]) if colon > slash else (rest, "latest")
-        return cls(name, tag, digest or None)
+        name, _, tag = _split_reference(rest)
+        return cls(name, tag or "latest", digest or None)
 
     @property
     def tagged(self) -> str:
@@ -41,10 +40,7 @@ class ImageRef:
     @property
     def registry(self) -> str:
         """The registry host that serves it (Docker Hub for a name without one)."""
-        first, sep, _ = self.name.partition("/")
-        if sep and ("." in first or ":" in first or first == "localhost"):
-            return first
-        return "docker.io"
+        return _qualified(self.name).partition("/")[0]
 
     def pinned(self, digest: str) -> str:
         return f"{self.tagged}@{digest}"
