@@ -1,11 +1,13 @@
-"""Platforms and builders: the release build of one project for amd64 vs arm64, and on the local
+"""Platforms and builders: each release build for amd64 vs arm64, and one project on the local
 engine's BuildKit vs a remote one, side by side in one run.
 
 Each build runs with ``--no-cache`` (cache mounts stay warm, as on a developer's machine), the
-variants alternating run by run so that a machine getting busier favours none. Go on scratch is
-the combination both platforms build here (docs/benchmarks.md says which steps emulate: none for
-Go, whose build stage cross-compiles on the build platform). The remote builder is the suite's
-buildkitd (tests/engine/buildkit.py), whose bases come from the loopback registry.
+variants alternating run by run so that a machine getting busier favours none. Every project
+takes its bases from the loopback registry, where the stand-ins are two-platform indexes
+(tests/engine/indexes.py), so both platforms pull the same way. docs/benchmarks.md says which
+steps run emulated: none for Go (its build stage cross-compiles on the build platform), Python's
+whole build stage (uv, the venv, the interpreter pruning) on arm64. The remote builder is the
+suite's buildkitd (tests/engine/buildkit.py).
 
 Needs the suite's engine: ``python -m benchmarks.platforms [--runs N]``.
 """
@@ -26,15 +28,26 @@ from stagekit.engine.client import (
     created_label,
     system_ca_bundle,
 )
+from stagekit.model import Base, Language
+from stagekit.model.catalog import builtin
 
 from benchmarks.stats import format_seconds, median, ratio
 from tests.engine.buildkit import ensure_builder
 from tests.engine.daemon import ensure_daemon
+from tests.engine.indexes import publish_indexes
 from tests.engine.paths import EnginePaths
+from tests.engine.recipes import ImageSpec, resolve
 from tests.engine.registry import ensure_registry, push_images
 from tests.engine.standins import ensure_images
+from tests.helpers import host_versions
 
-GO_REFS = ["golang:1.26-trixie"]
+COMBINATIONS = (
+    ("go", "scratch"),
+    ("go", "distroless"),
+    ("go", "alpine"),
+    ("python", "scratch"),
+    ("python", "distroless"),
+)
 EPOCH = 1_700_000_000
 BUILD_ARGS = {
     "SOURCE_DATE_EPOCH": str(EPOCH),
@@ -44,13 +57,21 @@ BUILD_ARGS = {
 }
 
 
-def _render(folder: Path, name: str, config: str) -> Path:
-    dest = folder / name
-    argv = ["new", str(dest), "--lang", "go", "--base", "scratch", "--no-input", "--owner", "bench"]
-    code = stagekit([*argv, "--config", config])
+def _render(folder: Path, lang: str, base: str, config: Path) -> Path:
+    dest = folder / f"bench-{lang}-{base}"
+    argv = ["new", str(dest), "--lang", lang, "--base", base, "--no-input", "--owner", "bench"]
+    code = stagekit([*argv, "--config", str(config)])
     if code != 0:
         raise SystemExit(f"stagekit new failed ({code})")
     return dest
+
+
+def _bases(lang: str, base: str) -> list[str]:
+    version = host_versions()[Language(lang)]
+    if version is None:
+        raise SystemExit(f"no {lang} toolchain here")
+    refs = builtin(Language(lang)).images_for(Base(base), version).values()
+    return [ref for ref in dict.fromkeys(refs) if ref != "scratch"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -59,27 +80,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = EnginePaths.from_env()
     host = ensure_daemon(paths=paths)
-    ensure_images(host, GO_REFS, paths=paths)
+    refs = list(dict.fromkeys(ref for combo in COMBINATIONS for ref in _bases(*combo)))
+    ensure_images(host, refs, paths=paths)
     address = ensure_registry(paths=paths)
-    push_images(GO_REFS, paths=paths)
+    push_images(refs, paths=paths)
+    publish_indexes([ref for ref in refs if isinstance(resolve(ref, "arm64"), ImageSpec)])
     builder = ensure_builder(paths)
     endpoint = Endpoint(host, "benchmark")
     with tempfile.TemporaryDirectory(prefix="stagekit-bench-") as tmp:
         folder = Path(tmp)
         config = folder / "org.toml"
         config.write_text(f'[registry]\nprefix = "{address}"\n')
-        local = _render(folder, "bench-local", "/dev/null")
-        remote = _render(folder, "bench-remote", str(config))
-        variants = {
-            "amd64, local BuildKit": (local, None, None),
-            "arm64, local BuildKit": (local, "linux/arm64", None),
-            "amd64, remote BuildKit": (remote, None, builder),
-        }
-        times: dict[str, list[float]] = {name: [] for name in variants}
+        variants: dict[tuple[str, str], tuple[Path, str | None, str | None]] = {}
+        for lang, base in COMBINATIONS:
+            project = _render(folder, lang, base, config)
+            label = f"{lang} on {base}"
+            variants[(label, "amd64, local BuildKit")] = (project, None, None)
+            variants[(label, "arm64, local BuildKit")] = (project, "linux/arm64", None)
+        first = f"{COMBINATIONS[0][0]} on {COMBINATIONS[0][1]}"
+        variants[(first, "amd64, remote BuildKit")] = (
+            variants[(first, "amd64, local BuildKit")][0],
+            None,
+            builder,
+        )
+        times: dict[tuple[str, str], list[float]] = {key: [] for key in variants}
         for run in range(args.runs):
             order = list(variants) if run % 2 == 0 else list(reversed(variants))
-            for name in order:
-                project, platform, on = variants[name]
+            for key in order:
+                project, platform, on = variants[key]
                 request = BuildRequest(
                     context=project,
                     target="release",
@@ -90,18 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                     platform=platform,
                     builder=on,
                 )
-                outcome = buildx_build(endpoint, request)
+                outcome = buildx_build(endpoint, request, timeout=3600)
                 if not outcome.ok:
                     sys.stderr.write(outcome.tail(30) + "\n")
-                    raise SystemExit(f"{name}: build failed")
-                times[name].append(outcome.seconds)
-    base = median(times["amd64, local BuildKit"])
-    print("| go on scratch, release, --no-cache | median | runs | vs amd64 local |")
-    print("|---|---:|---:|---:|")
-    for name, values in times.items():
-        factor = ratio(median(values), base)
+                    raise SystemExit(f"{key}: build failed")
+                times[key].append(outcome.seconds)
+    print("| release, --no-cache | platform, builder | median | runs | vs amd64 local |")
+    print("|---|---|---:|---:|---:|")
+    for (label, name), values in times.items():
+        factor = ratio(median(values), median(times[(label, "amd64, local BuildKit")]))
         shown = f"{factor:.2f} x" if factor is not None else "-"
-        print(f"| {name} | {format_seconds(median(values))} | {len(values)} | {shown} |")
+        print(f"| {label} | {name} | {format_seconds(median(values))} | {len(values)} | {shown} |")
     return 0
 
 

@@ -28,9 +28,17 @@ from stagekit.errors import StagekitError
 from stagekit.model import Base, Language
 from stagekit.model.catalog import builtin
 
-from tests.docker.support import Built, LoopbackRegistry, build_args
+from tests.docker.support import (
+    ARM64_COMBINATIONS,
+    Built,
+    LoopbackRegistry,
+    build_args,
+    emulation_missing,
+)
 from tests.engine.daemon import ensure_daemon
+from tests.engine.indexes import publish_indexes
 from tests.engine.paths import EnginePaths
+from tests.engine.recipes import ImageSpec, resolve
 from tests.engine.registry import ensure_registry, push_images
 from tests.engine.standins import StandinUnavailable, ensure_images
 from tests.helpers import ALL_COMBINATIONS, host_versions, render_project
@@ -141,6 +149,27 @@ def loopback_registry(provisioning: Provisioning) -> LoopbackRegistry:
     refs = sorted({ref for refs in provisioning.refs.values() for ref in refs})
     push_images(refs, paths=paths)
     return LoopbackRegistry(address, paths)
+
+
+@pytest.fixture(scope="session")
+def arm64_registry(
+    provisioning: Provisioning, loopback_registry: LoopbackRegistry
+) -> LoopbackRegistry:
+    """The loopback registry serving the arm64 combinations' bases as two-platform indexes
+    (tests/engine/indexes.py). The toolchain images stay amd64 only: they run on the build
+    platform. Skips when arm64 binaries cannot run here."""
+    if reason := emulation_missing():
+        pytest.skip(reason)
+    refs = sorted(
+        {
+            ref
+            for combo in ARM64_COMBINATIONS
+            for ref in provisioning.refs.get(combo, [])
+            if isinstance(resolve(ref, "arm64"), ImageSpec)
+        }
+    )
+    publish_indexes(refs, "arm64", paths=loopback_registry.paths)
+    return loopback_registry
 
 
 @pytest.fixture(scope="session")

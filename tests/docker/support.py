@@ -46,6 +46,36 @@ SHELLS = ("sh", "bash", "ash", "dash", "busybox")
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+#: The combinations the docker tier builds and smokes for arm64 (Rust: no aarch64 std here;
+#: Python on alpine: out of scope).
+ARM64_COMBINATIONS = (
+    ("go", "scratch"),
+    ("go", "distroless"),
+    ("go", "alpine"),
+    ("python", "scratch"),
+    ("python", "distroless"),
+)
+BINFMT_ARM64 = Path("/proc/sys/fs/binfmt_misc/qemu-aarch64")
+
+
+def emulation_missing() -> str | None:
+    """Why arm64 binaries cannot run here, or None."""
+    try:
+        text = BINFMT_ARM64.read_text()
+    except OSError:
+        return "no binfmt handler for arm64 (qemu-aarch64) is registered: the kernel refused it"
+    if not text.startswith("enabled"):
+        return "the binfmt handler for arm64 (qemu-aarch64) is disabled"
+    flags = next(
+        (line.split(":", 1)[1] for line in text.splitlines() if line.startswith("flags")), ""
+    )
+    if "F" not in flags:
+        return (
+            "the binfmt handler for arm64 lacks the fix-binary flag (F): containers cannot use it"
+        )
+    return None
+
+
 @dataclass
 class Built:
     """One combination rendered and built (test, debug, release) once per session."""

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from tests.engine.buildkit import stop_builder
 from tests.engine.daemon import clean, ensure_daemon, status, stop_daemon
 from tests.engine.errors import EngineError, StandinUnavailable
+from tests.engine.indexes import publish_indexes
 from tests.engine.paths import EnginePaths
 from tests.engine.registry import answers, disk_usage, ensure_registry, push_images, stop_registry
 from tests.engine.standins import StandinResult, ensure_images, image_size_table
@@ -30,6 +31,11 @@ def _parser() -> argparse.ArgumentParser:
     images.add_argument("refs", nargs="+", metavar="REF")
     push = sub.add_parser("push", help="push local images REF... to the suite's registry (once)")
     push.add_argument("refs", nargs="+", metavar="REF")
+    index = sub.add_parser(
+        "index",
+        help="serve stand-ins REF... as two-platform indexes (amd64 + arm64) in the registry",
+    )
+    index.add_argument("refs", nargs="+", metavar="REF")
     sub.add_parser("status", help="is it running, and which images it holds")
     sub.add_parser("down", help="stop the suite's dockerd and registry (keeps their images)")
     sub.add_parser(
@@ -67,6 +73,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 state = "pushed" if pushed.pushed else "present"
                 print(f"{pushed.name}  {pushed.digest}  {state}")
             _log(f"done in {time.monotonic() - started:.1f} s; registry storage {disk_usage()} B")
+        elif args.command == "index":
+            host = ensure_daemon()
+            ensure_registry()
+            started = time.monotonic()
+            ensure_images(host, args.refs, log=_log)
+            for published in publish_indexes(args.refs, log=_log):
+                state = "written" if published.written else "present"
+                platforms = ", ".join(published.platforms)
+                print(f"{published.reference}  {published.digest}  {platforms}  {state}")
+            _log(f"done in {time.monotonic() - started:.1f} s")
         elif args.command == "images":
             host = ensure_daemon()
             started = time.monotonic()

@@ -58,6 +58,8 @@ PACKAGES: tuple[HostPackage, ...] = (
     # arm64 containers under emulation: scripts/install-engine.sh registers QEMU's handler with
     # binfmt_misc from the package's own spec, fix-binary flag (F), so it works in containers.
     HostPackage("qemu-user-static", "qemu-aarch64-static"),
+    # mmdebstrap makes a foreign (arm64) Debian root only when arch-test says it can run it.
+    HostPackage("arch-test", "arch-test"),
 )
 
 

@@ -19,14 +19,19 @@ import docker
 import docker.errors
 
 from tests.engine.errors import StandinError
-from tests.engine.layers import BuiltLayer
+from tests.engine.layers import PLATFORMS, BuiltLayer
 from tests.engine.recipes import ImageSpec
 
 _CHUNK = 1 << 20
 
 
-def image_config(spec: ImageSpec, layers: Sequence[BuiltLayer]) -> bytes:
-    """The image config JSON (Docker/OCI image spec) for ``spec`` on ``layers``."""
+def image_config(
+    spec: ImageSpec, layers: Sequence[BuiltLayer], created: str | None = None
+) -> bytes:
+    """The image config JSON (Docker/OCI image spec) for ``spec`` on ``layers``.
+
+    ``created`` defaults to now; a fixed one makes the config (and so the image's digest) a
+    function of the recipe alone, which the registry's stand-ins rely on."""
     facts: dict[str, str] = {}
     for layer in layers:
         facts.update(layer.facts)
@@ -35,7 +40,7 @@ def image_config(spec: ImageSpec, layers: Sequence[BuiltLayer]) -> bytes:
         if fact not in facts:
             raise StandinError(f"{spec.name}: no layer reported {fact!r} for {key}")
         env.append(f"{key}={facts[fact]}")
-    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    created = created or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     config: dict[str, Any] = {
         "Env": env,
         "Labels": spec.labels(),
@@ -48,8 +53,9 @@ def image_config(spec: ImageSpec, layers: Sequence[BuiltLayer]) -> bytes:
         config["User"] = spec.config.user
     if spec.config.workdir:
         config["WorkingDir"] = spec.config.workdir
-    document = {
-        "architecture": "amd64",
+    architecture, variant = PLATFORMS[spec.arch]
+    document: dict[str, Any] = {
+        "architecture": architecture,
         "os": "linux",
         "created": created,
         "config": config,
@@ -59,6 +65,8 @@ def image_config(spec: ImageSpec, layers: Sequence[BuiltLayer]) -> bytes:
             for layer in layers
         ],
     }
+    if variant:
+        document["variant"] = variant
     return json.dumps(document, sort_keys=True).encode()
 
 

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -29,6 +29,9 @@ from tests.engine.paths import EnginePaths
 from tests.engine.util import run, tail
 
 SUITE = "trixie"
+NATIVE = "amd64"
+# Debian's architecture names and the OCI platform each one is.
+PLATFORMS = {"amd64": ("amd64", None), "arm64": ("arm64", "v8")}
 MIRROR_ENV = "STAGEKIT_DEBIAN_MIRROR"
 DEFAULT_MIRROR = "http://deb.debian.org"
 MMDEBSTRAP_TIMEOUT = 900
@@ -97,9 +100,10 @@ class DebSource:
     verification; its downloads are kept under the state dir, keyed by the package set.
     """
 
-    def __init__(self, paths: EnginePaths, packages: Iterable[str]) -> None:
+    def __init__(self, paths: EnginePaths, packages: Iterable[str], arch: str = NATIVE) -> None:
         self._paths = paths
         self._packages = tuple(sorted(set(packages)))
+        self.arch = arch
         self._lock = threading.Lock()
         self._files: dict[str, Path] | None = None
 
@@ -113,7 +117,9 @@ class DebSource:
         return self._files[package]
 
     def _fetch(self) -> dict[str, Path]:
-        folder = self._paths.debs / digest([self._packages, apt_sources()])[:16]
+        # One download per architecture is kept; the native one keeps its old name.
+        group = "" if self.arch == NATIVE else f"{self.arch}-"
+        folder = self._paths.debs / (group + digest([self._packages, apt_sources()])[:16])
         done = folder / ".complete"
         if not done.exists():
             shutil.rmtree(folder, ignore_errors=True)
@@ -128,6 +134,7 @@ class DebSource:
                     "--format=null",
                     "--skip=download/empty",
                     "--skip=essential/unlink",
+                    f"--architectures={self.arch}",
                     "--include=" + ",".join(self._packages),
                     f"--extract-hook={hook}",
                     SUITE,
@@ -138,7 +145,8 @@ class DebSource:
             )
             done.touch()
             for stale in self._paths.debs.iterdir():
-                if stale != folder:
+                same_group = stale.name.startswith(group) if group else "-" not in stale.name
+                if stale != folder and same_group:
                     shutil.rmtree(stale, ignore_errors=True)
         return {deb.name.split("_", 1)[0]: deb for deb in folder.glob("*.deb")}
 
@@ -154,13 +162,23 @@ class BuildContext:
 
 @dataclass(frozen=True)
 class Layer:
-    """Base of all layer recipes: a name plus data; ``build`` writes the tar."""
+    """Base of all layer recipes: a name plus data; ``build`` writes the tar.
+
+    ``arch`` is the Debian architecture its packages come in (keyword-only; left out of the
+    recipe when native, so the amd64 layers kept their hashes when arm64 came).
+    """
 
     name: str
+    arch: str = field(default=NATIVE, kw_only=True)
     revision: ClassVar[int] = 1
+    # False for layers copied from this machine (its toolchains): they exist only natively.
+    portable: ClassVar[bool] = True
 
     def recipe(self) -> dict[str, object]:
-        return {"kind": type(self).__name__, "revision": self.revision, **asdict(self)}
+        data = asdict(self)
+        if data["arch"] == NATIVE:
+            del data["arch"]
+        return {"kind": type(self).__name__, "revision": self.revision, **data}
 
     def recipe_hash(self) -> str:
         return digest(self.recipe())
@@ -202,6 +220,8 @@ class DebianRoot(Layer):
                 "--variant=minbase",
                 "--mode=root",
                 "--format=tar",
+                # A foreign root runs its maintainer scripts under QEMU (binfmt, arch-test).
+                f"--architectures={self.arch}",
                 "--skip=output/dev",
                 *(f"--dpkgopt={opt}" for opt in SLIM_DPKG_EXCLUDES),
             ]
@@ -219,6 +239,13 @@ class DebianRoot(Layer):
             return {key: (facts_dir / key).read_text().strip() for key, _ in self.facts}
         finally:
             shutil.rmtree(facts_dir, ignore_errors=True)
+
+
+def for_arch(layer: Layer, arch: str) -> Layer:
+    """``layer`` made of ``arch``'s packages, under a name of its own (its own cache file)."""
+    if arch == layer.arch:
+        return layer
+    return replace(layer, name=f"{layer.name}-{arch}", arch=arch)
 
 
 class LayerCache:

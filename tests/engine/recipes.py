@@ -12,11 +12,11 @@ import shlex
 import shutil
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tests.engine.errors import StandinError
-from tests.engine.layers import DebianRoot, Layer, digest
+from tests.engine.layers import NATIVE, DebianRoot, Layer, digest, for_arch
 from tests.engine.toolchains import GoToolchain, RustToolchain
 from tests.engine.unpacked import AlpineRoot, Busybox, DebPackages
 
@@ -60,17 +60,19 @@ class ImageSpec:
     layers: tuple[Layer, ...]
     config: ImageConfig = field(default_factory=ImageConfig)
     note: str = ""
+    arch: str = NATIVE
 
     def recipe_hash(self) -> str:
         """The hash stored in the ``org.stagekit.recipe`` label."""
-        return digest(
-            {
-                "revision": IMAGE_REVISION,
-                "tags": sorted(self.tags),
-                "layers": [layer.recipe_hash() for layer in self.layers],
-                "config": self.config.recipe(),
-            }
-        )
+        recipe: dict[str, object] = {
+            "revision": IMAGE_REVISION,
+            "tags": sorted(self.tags),
+            "layers": [layer.recipe_hash() for layer in self.layers],
+            "config": self.config.recipe(),
+        }
+        if self.arch != NATIVE:  # native specs kept their hashes when arm64 came
+            recipe["arch"] = self.arch
+        return digest(recipe)
 
     def labels(self) -> dict[str, str]:
         return {STANDIN_LABEL: "true", RECIPE_LABEL: self.recipe_hash(), NAME_LABEL: self.name}
@@ -439,20 +441,40 @@ PATTERNS: tuple[tuple[re.Pattern[str], Callable[[str, re.Match[str]], Resolution
 )
 
 
+def _foreign(spec: ImageSpec, arch: str) -> Resolution:
+    """``spec`` for another architecture: the same recipe on that architecture's packages.
+
+    The toolchain images are native only: generated Dockerfiles run Go and Rust builds on
+    ``$BUILDPLATFORM`` and cross-compile, so no arm64 golang or rust image is ever asked for.
+    """
+    native_only = [layer.name for layer in spec.layers if not layer.portable]
+    if native_only:
+        return Unavailable(
+            spec.tags[0],
+            f"no {arch} stand-in for {spec.tags[0]}: it holds the machine's own toolchain "
+            f"({', '.join(native_only)}); builds run it on $BUILDPLATFORM",
+        )
+    layers = tuple(for_arch(layer, arch) for layer in spec.layers)
+    return replace(spec, name=f"{spec.name}-{arch}", layers=layers, arch=arch)
+
+
 def names_a_standin(ref: str) -> bool:
     """Whether ``ref`` is a reference stand-ins are made for (no toolchain is asked)."""
     return any(pattern.fullmatch(ref) for pattern, _ in PATTERNS)
 
 
-def resolve(ref: str) -> Resolution | None:
-    """The spec (or reason) for ``ref``; None when no recipe knows it."""
+def resolve(ref: str, arch: str = NATIVE) -> Resolution | None:
+    """The spec (or reason) for ``ref`` on ``arch``; None when no recipe knows it."""
     if ref == "scratch":
         return Builtin(ref)
     for pattern, make in PATTERNS:
         match = pattern.fullmatch(ref)
         if match is not None:
             try:
-                return make(ref, match)
+                found = make(ref, match)
             except StandinError as exc:
                 return Unavailable(ref, str(exc))
+            if isinstance(found, ImageSpec) and arch != NATIVE:
+                return _foreign(found, arch)
+            return found
     return None

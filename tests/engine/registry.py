@@ -24,7 +24,7 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import docker
@@ -111,29 +111,77 @@ def stop_registry(paths: EnginePaths | None = None) -> bool:
 
 
 @dataclass(frozen=True)
+class Child:
+    """One platform's manifest, as an index lists it (or a single manifest standing alone)."""
+
+    platform: str  # "linux/amd64", "linux/arm64/v8"
+    descriptor: dict[str, object]  # mediaType, digest, size (and platform, in an index)
+    config: str | None
+
+
+@dataclass(frozen=True)
 class Served:
-    """What the registry serves for a tag: the manifest's digest and its image config's."""
+    """What the registry serves for a tag: the manifest's digest and, per platform, its image."""
 
     digest: str
-    config: str | None  # None for an index (several platforms)
+    children: tuple[Child, ...]
+    index: bool
+
+    @property
+    def config(self) -> str | None:
+        """The native (amd64) image's config digest, which is its image ID in the engine."""
+        return next((c.config for c in self.children if c.platform == "linux/amd64"), None)
+
+    def child(self, platform: str) -> Child | None:
+        return next((c for c in self.children if c.platform == platform), None)
 
 
-def served(where: EnginePaths, name: str, tag: str) -> Served | None:
-    """``name:tag`` as the registry serves it, None if it has no such tag."""
+def fetch_manifest(where: EnginePaths, name: str, reference: str) -> tuple[str, str, bytes] | None:
+    """(digest, media type, body) of ``name``'s manifest ``reference``; None when absent."""
     request = urllib.request.Request(
-        f"http://{where.registry_address}/v2/{name}/manifests/{tag}",
+        f"http://{where.registry_address}/v2/{name}/manifests/{reference}",
         headers={"Accept": MANIFEST_TYPES},
     )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             digest = str(response.headers.get("Docker-Content-Digest") or "")
-            body = json.loads(response.read())
+            kind = str(response.headers.get("Content-Type") or "")
+            return digest, kind, response.read()
     except urllib.error.HTTPError as exc:
         if exc.code == 404:
             return None
         raise
-    config = (body.get("config") or {}).get("digest")
-    return Served(digest, str(config) if config else None)
+
+
+def platform_of(descriptor: Mapping[str, object]) -> str:
+    platform = descriptor.get("platform")
+    if not isinstance(platform, dict):
+        return ""
+    parts = [str(platform.get("os", "")), str(platform.get("architecture", ""))]
+    if platform.get("variant"):
+        parts.append(str(platform["variant"]))
+    return "/".join(parts)
+
+
+def served(where: EnginePaths, name: str, tag: str) -> Served | None:
+    """``name:tag`` as the registry serves it, None if it has no such tag."""
+    found = fetch_manifest(where, name, tag)
+    if found is None:
+        return None
+    digest, kind, raw = found
+    body = json.loads(raw)
+    if "manifests" not in body:
+        config = (body.get("config") or {}).get("digest")
+        descriptor: dict[str, object] = {"mediaType": kind, "digest": digest, "size": len(raw)}
+        # A single manifest is the native image: only the native stand-ins are pushed so.
+        child = Child("linux/amd64", descriptor, str(config) if config else None)
+        return Served(digest, (child,), index=False)
+    children = []
+    for entry in body["manifests"]:
+        inner = fetch_manifest(where, name, str(entry["digest"]))
+        config = json.loads(inner[2]).get("config", {}).get("digest") if inner else None
+        children.append(Child(platform_of(entry), entry, str(config) if config else None))
+    return Served(digest, tuple(children), index=True)
 
 
 def qualified(reference: str) -> tuple[str, str]:

@@ -19,6 +19,7 @@ class GoToolchain(Layer):
     version: str = ""
     goroot: str = ""
     revision: ClassVar[int] = 1
+    portable: ClassVar[bool] = False
 
     def build(self, ctx: BuildContext, out: Path) -> dict[str, str]:
         ctx.log(f"copying {self.goroot} ({self.version})")
@@ -48,6 +49,7 @@ class RustToolchain(Layer):
     proxies: tuple[str, ...] = ()
     settings_version: str = "12"
     revision: ClassVar[int] = 1
+    portable: ClassVar[bool] = False
 
     @property
     def toolchain(self) -> str:

@@ -24,6 +24,9 @@ from tests.engine.tarlayer import (
 )
 from tests.engine.util import run
 
+# musl's triplet directory in Debian's package and its loader's name on Alpine, per architecture.
+MUSL = {"amd64": ("x86_64-linux-musl", "x86_64"), "arm64": ("aarch64-linux-musl", "aarch64")}
+
 # distroless' own files (GoogleContainerTools/distroless common/ and static/).
 DISTROLESS_PASSWD = """\
 root:x:0:0:root:/root:/sbin/nologin
@@ -117,7 +120,8 @@ def _busybox_binary(ctx: BuildContext) -> tuple[bytes, list[str]]:
     binary = deb_file(ctx.debs.get("busybox-static"), "usr/bin/busybox")
     folder = Path(tempfile.mkdtemp(prefix="busybox-", dir=ctx.paths.work))
     try:
-        # busybox picks the applet from argv[0]: the file must be called busybox.
+        # busybox picks the applet from argv[0]: the file must be called busybox. A foreign
+        # (arm64) busybox runs here under QEMU through binfmt.
         program = folder / "busybox"
         program.write_bytes(binary)
         program.chmod(0o755)
@@ -221,7 +225,8 @@ class AlpineRoot(Layer):
 
     def build(self, ctx: BuildContext, out: Path) -> dict[str, str]:
         binary, applets = _busybox_binary(ctx)
-        musl = deb_file(ctx.debs.get("musl"), "usr/lib/x86_64-linux-musl/libc.so")
+        triplet, machine = MUSL[self.arch]
+        musl = deb_file(ctx.debs.get("musl"), f"usr/lib/{triplet}/libc.so")
         netbase = ctx.debs.get("netbase")
         with LayerWriter(out) as writer:
             for name in (
@@ -265,8 +270,8 @@ class AlpineRoot(Layer):
             writer.add_file("bin/busybox", binary, mode=0o755)
             for path in sorted(set(applets) - {"bin/busybox"}):
                 writer.add_symlink(path, "/bin/busybox")
-            writer.add_file("lib/ld-musl-x86_64.so.1", musl, mode=0o755)
-            writer.add_symlink("lib/libc.musl-x86_64.so.1", "ld-musl-x86_64.so.1")
+            writer.add_file(f"lib/ld-musl-{machine}.so.1", musl, mode=0o755)
+            writer.add_symlink(f"lib/libc.musl-{machine}.so.1", f"ld-musl-{machine}.so.1")
             writer.add_file(
                 "etc/ssl/certs/ca-certificates.crt", ca_bundle(ctx.debs.get("ca-certificates"))
             )

@@ -43,6 +43,7 @@ def test_fresh_debian_12_takes_what_is_too_old_there_from_debian_13() -> None:
         "util-linux": "util-linux",
         "docker-registry": "docker-registry",  # any version: Debian 12's 2.8.2 serves the suite
         "qemu-user-static": "qemu-user-static",  # Debian 12's 7.2 runs arm64 binaries
+        "arch-test": "arch-test",  # any version: Debian 12's 0.20 answers mmdebstrap
     }
 
 
@@ -87,7 +88,7 @@ def test_the_policy_is_parsed_with_installed_candidate_and_suites() -> None:
         ("26.1.5+dfsg1-9+deb13u1+b1", ("trixie",)),
         ("20.10.24+dfsg1-1+deb12u1+b6", ("bookworm",)),
     ]
-    later = {"docker-registry", "qemu-user-static"}
+    later = {"docker-registry", "qemu-user-static", "arch-test"}
     assert set(parse_policy(recorded("debian13"))) == {*NAMES, *later}
 
 

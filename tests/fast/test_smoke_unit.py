@@ -45,6 +45,7 @@ from stagekit.smoke.checks import (
 from stagekit.smoke.output import make_console, render_report, verdict
 from stagekit.smoke.report import SmokeOptions, SmokeReport, StageResult
 from stagekit.smoke.run import _failure_line, _Run, build_args
+from stagekit.smoke.runtime import scaled_healthcheck
 
 from tests.helpers import render_project
 
@@ -763,3 +764,23 @@ def test_the_report_says_the_platform_and_the_emulation(tmp_path: Path) -> None:
     assert "platform linux/arm64, run under emulation (QEMU): every wait scaled x5" in (
         console.export_text()
     )
+
+
+def test_under_emulation_the_images_healthcheck_timings_are_scaled_and_its_command_kept() -> None:
+    second = 1_000_000_000
+    config = {
+        "Healthcheck": {
+            "Test": ["CMD", "/app/.venv/bin/python", "-m", "svc.healthcheck"],
+            "Interval": 10 * second,
+            "Timeout": 3 * second,
+            "StartPeriod": 15 * second,
+            "StartInterval": 1 * second,
+        }
+    }
+    override = scaled_healthcheck(config, 5.0)["healthcheck"]
+    assert override["Test"] == config["Healthcheck"]["Test"]
+    assert (override["Interval"], override["Timeout"]) == (50 * second, 15 * second)
+    assert (override["StartPeriod"], override["StartInterval"]) == (75 * second, 5 * second)
+    assert override.get("Retries") is None  # the engine's default, as the image had it
+    assert scaled_healthcheck(config, 1.0) == {}  # native: the image's own timings
+    assert scaled_healthcheck({"Healthcheck": None}, 5.0) == {}  # none: the check says so

@@ -204,6 +204,7 @@ class _Run:
         self.emulated = self.platform != native
         self.timeout_scale = EMULATION_TIMEOUT_SCALE if self.emulated else 1.0
         self.containers.timeout = options.timeout * self.timeout_scale
+        self.containers.health_scale = self.timeout_scale
         self.containers.platform = self.platform
         self.stages: list[StageResult] = []
         self.checks: list[CheckResult] = []

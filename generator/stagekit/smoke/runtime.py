@@ -32,6 +32,22 @@ HARDENED: dict[str, Any] = {
 }
 
 
+def scaled_healthcheck(config: Mapping[str, Any], scale: float) -> dict[str, Any]:
+    """``create`` arguments overriding the image's HEALTHCHECK with its timings times ``scale``;
+    none when not scaled or when the image has no health check (the check then says so)."""
+    from docker.types import Healthcheck
+
+    check = config.get("Healthcheck") or {}
+    if scale == 1.0 or not check.get("Test"):
+        return {}
+    override = Healthcheck(test=check["Test"], retries=check.get("Retries"))
+    # The SDK's constructor knows no StartInterval; the Engine's API does (1.44+).
+    for field in ("Interval", "Timeout", "StartPeriod", "StartInterval"):
+        if check.get(field):
+            override[field] = int(check[field] * scale)
+    return {"healthcheck": override}
+
+
 class Containers:
     """Creates, runs and removes the labelled containers of one run."""
 
@@ -51,6 +67,9 @@ class Containers:
         self.labels = {SMOKE_LABEL: run_id, f"{SMOKE_LABEL}.project": project_name}
         self.timeout = timeout
         self.platform: str | None = None  # run containers for this platform (emulated or not)
+        # Under emulation the image's own HEALTHCHECK timings are scaled too: a probe that answers
+        # in 0.5 s natively can take the whole of a 3 s timeout under QEMU.
+        self.health_scale = 1.0
         self.emit = emit
         self.add = add
         self._count = 0
@@ -130,6 +149,7 @@ class Containers:
                     Stage.RELEASE.value,
                     ports={f"{port}/tcp": ("127.0.0.1", chosen)},
                     environment={"PORT": str(port)},
+                    **scaled_healthcheck(config, self.health_scale),
                     **HARDENED,
                 )
                 container.start()
@@ -177,7 +197,12 @@ class Containers:
                 return CheckResult(name, False, "no health check to wait for")
             status = str(health.get("Status"))
             if status == "healthy":
-                return CheckResult(name, True, f"healthy after {elapsed:.1f} s")
+                scaled = (
+                    f" (its HEALTHCHECK timings x{self.health_scale:g}: emulated)"
+                    if self.health_scale != 1.0
+                    else ""
+                )
+                return CheckResult(name, True, f"healthy after {elapsed:.1f} s{scaled}")
             if status == "unhealthy" or elapsed > self.timeout:
                 last = (health.get("Log") or [{}])[-1]
                 probe = str(last.get("Output", "")).strip().replace("\n", " ")[:160]
