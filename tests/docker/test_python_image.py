@@ -8,9 +8,13 @@ the release sizes are printed beside the payload and a naive single-stage image.
 from __future__ import annotations
 
 import json
+import os
 import random
 import re
+import shutil
 import socket
+import subprocess
+import sys
 import tarfile
 import threading
 import time
@@ -261,6 +265,43 @@ def test_a_lock_that_does_not_match_fails_the_build(
     print(f"unlocked dependency: ok={outcome.ok} after {outcome.seconds:.1f}s")
     assert not outcome.ok, "the build accepted a pyproject.toml that uv.lock does not match"
     assert "--locked" in outcome.log and "needs to be updated" in outcome.log, outcome.tail(20)
+
+
+def test_a_dependency_that_needs_a_pruned_module_fails_the_scratch_build(
+    builds: Callable[[str, str], Built], build: Callable[..., BuildOutcome], tmp_path: Path
+) -> None:
+    """diskcache imports sqlite3, which the scratch runtime prunes: the build fails in the
+    `runtime` stage, naming the module and what to change, instead of the release failing at
+    its first import in production. Its `test` stage (full interpreter) would have passed."""
+    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    if uv is None:
+        pytest.fail("uv is not installed: it is a test dependency (pyproject's test extra)")
+    project = copy_project(builds("python", "scratch"), tmp_path)
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace(
+            '  "uvicorn>=0.30",\n', '  "uvicorn>=0.30",\n  "diskcache==5.6.3",\n'
+        )
+    )
+    env = {
+        **os.environ,
+        "UV_NATIVE_TLS": "1",
+        "SSL_CERT_FILE": "/etc/ssl/certs/ca-certificates.crt",
+    }
+    locked = subprocess.run(
+        [uv, "lock"], cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert locked.returncode == 0, locked.stderr[-2000:]
+    outcome = build(project, "release", "stagekit-test/python-needs-sqlite:release")
+    print(f"diskcache on scratch: ok={outcome.ok} after {outcome.seconds:.1f}s")
+    assert not outcome.ok, "a release whose dependency needs a pruned module was built"
+    log = outcome.log
+    assert "diskcache (from diskcache 5.6.3) does not import in the runtime" in log, outcome.tail(
+        30
+    )
+    assert "No module named 'sqlite3'" in log, outcome.tail(30)
+    assert "it needs the standard-library module 'sqlite3': delete it from PRUNE" in log
+    assert "python_runtime.py imports /runtime /app/.venv" in log
 
 
 # --- the release container --------------------------------------------------------------------

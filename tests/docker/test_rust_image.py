@@ -6,7 +6,9 @@ most 0.5 MB, and the debug image serves gdb's remote protocol."""
 
 from __future__ import annotations
 
+import os
 import random
+import re
 import shutil
 import socket
 import string
@@ -23,6 +25,7 @@ from stagekit.engine.client import BuildOutcome
 from stagekit.model import Base, Language
 
 from tests.docker.support import (
+    HARDENED,
     MB,
     PORT,
     SCRATCH_ETC,
@@ -334,3 +337,121 @@ def test_gdb_stops_at_a_breakpoint_in_the_handler(
         assert "src/server.rs" in hit[0]
         status, body, _ = reply["result"]
         assert (status, body) == (200, {"message": "Hello, gdb!"})
+
+
+# --- name resolution in the scratch release -----------------------------------------------------
+
+RESOLVER = """\
+use std::net::ToSocketAddrs;
+
+fn main() {
+    let mut ok = true;
+    for name in std::env::args().skip(1) {
+        match (name.as_str(), 80).to_socket_addrs() {
+            Ok(addrs) => addrs.for_each(|a| println!("{name} {}", a.ip())),
+            Err(e) => {
+                println!("{name} error {e}");
+                ok = false;
+            }
+        }
+    }
+    std::process::exit(if ok { 0 } else { 1 });
+}
+"""
+#: A loopback address of its own, so no local resolver already on 127.0.0.1:53 is in the way.
+DNS_ADDRESS = "127.0.0.42"
+DNS_NAME, DNS_ANSWER = "db.stagekit.test", "10.20.30.40"
+HOSTS_NAME, HOSTS_ANSWER = "cache.stagekit.test", "10.9.8.7"
+
+
+def dns_answer(query: bytes) -> bytes:
+    """A reply to one DNS query: an A record for DNS_NAME, an empty NOERROR for anything else."""
+    labels, at = [], 12
+    while query[at]:
+        labels.append(query[at + 1 : at + 1 + query[at]].decode())
+        at += 1 + query[at]
+    qtype = int.from_bytes(query[at + 1 : at + 3], "big")
+    question = query[12 : at + 5]
+    found = ".".join(labels).lower() == DNS_NAME and qtype == 1
+    header = query[:2] + b"\x81\x80" + b"\x00\x01" + (b"\x00\x01" if found else b"\x00\x00")
+    header += b"\x00\x00\x00\x00"
+    answer = b""
+    if found:
+        answer = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + socket.inet_aton(DNS_ANSWER)
+    return header + question + answer
+
+
+def test_the_scratch_release_resolves_names_from_hosts_and_dns(
+    builds: Callable[[str, str], Built], tmp_path: Path, docker_client: Any
+) -> None:
+    """A Rust program built with the release's own flags (static glibc) resolves a name from
+    /etc/hosts and one from a DNS server, in the scratch release's filesystem (no nsswitch.conf,
+    no NSS modules): the container runs on the host network with a resolv.conf naming the
+    responder this test runs on loopback."""
+    built = builds("rust", "scratch")
+    dockerfile = (built.project / "Dockerfile").read_text()
+    flags = re.search(r'^ARG RELEASE_RUSTFLAGS="([^"]*)"', dockerfile, re.MULTILINE)
+    assert flags is not None, "the Dockerfile names no RELEASE_RUSTFLAGS"
+    crate = tmp_path / "resolver"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text(
+        '[package]\nname = "resolver"\nversion = "0.1.0"\nedition = "2021"\n'
+    )
+    (crate / "src" / "main.rs").write_text(RESOLVER)
+    target = "x86_64-unknown-linux-gnu"
+    compiled = subprocess.run(
+        ["cargo", "build", "--release", "--offline", "--target", target],
+        cwd=crate,
+        env={**os.environ, "RUSTFLAGS": flags.group(1), "CARGO_TARGET_DIR": str(tmp_path / "t")},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert compiled.returncode == 0, compiled.stderr[-2000:]
+    binary = tmp_path / "t" / target / "release" / "resolver"
+    assert b"ld-linux" not in binary.read_bytes()[:4096], "not a static binary"
+    (tmp_path / "hosts").write_text(f"127.0.0.1 localhost\n{HOSTS_ANSWER} {HOSTS_NAME}\n")
+    (tmp_path / "resolv.conf").write_text(f"nameserver {DNS_ADDRESS}\noptions timeout:2\n")
+
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind((DNS_ADDRESS, 53))
+    server.settimeout(0.2)
+    asked: list[str] = []
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                query, client = server.recvfrom(512)
+            except TimeoutError:
+                continue
+            asked.append(query[13:].split(b"\x00", 1)[0].decode(errors="replace"))
+            server.sendto(dns_answer(query), client)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        output = docker_client.containers.run(
+            built.images["release"],
+            entrypoint=["/resolver"],
+            command=[HOSTS_NAME, DNS_NAME],
+            network_mode="host",
+            volumes={
+                str(binary): {"bind": "/resolver", "mode": "ro"},
+                str(tmp_path / "hosts"): {"bind": "/etc/hosts", "mode": "ro"},
+                str(tmp_path / "resolv.conf"): {"bind": "/etc/resolv.conf", "mode": "ro"},
+            },
+            remove=True,
+            stdout=True,
+            stderr=True,
+            **HARDENED,
+        ).decode()
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+    print(output, f"DNS queries seen: {asked}")
+    assert f"{HOSTS_NAME} {HOSTS_ANSWER}" in output, output
+    assert f"{DNS_NAME} {DNS_ANSWER}" in output, output
+    assert asked, "the DNS answer did not come from the test's responder"

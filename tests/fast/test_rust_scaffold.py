@@ -13,6 +13,7 @@ import re
 import shutil
 import string
 import subprocess
+import sys
 import time
 import tomllib
 from pathlib import Path
@@ -306,7 +307,12 @@ def test_the_dependency_recipe_hides_name_version_and_description(tmp_path: Path
         script = next(c.value[0] for c in commands[start + 1 :] if c.cmd.upper() == "RUN")
         out = tmp_path / f"recipe-{index}"
         result = subprocess.run(
-            ["sh", "-c", script.replace("/recipe", str(out))],
+            # The bind mount's source is the project's own script.
+            [
+                "sh",
+                "-c",
+                script.replace("/tmp/cargo-", "docker/cargo-").replace("/recipe", str(out)),
+            ],
             cwd=project,
             capture_output=True,
             text=True,
@@ -379,3 +385,37 @@ def test_free_text_lands_literally_and_every_file_parses(tmp_path: Path) -> None
     assert recorded["answers"]["description"] == NASTY
     readme = (project / "README.md").read_text()
     assert NASTY in readme and " ".join(NASTY_OWNER.split()) in readme
+
+
+# --- docker/cargo-recipe.sh: the dependency recipe -------------------------------------------
+
+
+def test_the_recipe_script_passes_shellcheck(tmp_path: Path) -> None:
+    project = render_project(tmp_path, "rust", "scratch")
+    shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
+    done = subprocess.run(
+        [shellcheck, "--shell=sh", "docker/cargo-recipe.sh"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_recipe_script_refuses_a_manifest_without_a_package(tmp_path: Path) -> None:
+    (tmp_path / "docker").mkdir()
+    shutil.copy(TEMPLATE / "docker" / "cargo-recipe.sh", tmp_path / "docker")
+    (tmp_path / "Cargo.toml").write_text('[workspace]\nmembers = ["a"]\n')
+    (tmp_path / "Cargo.lock").write_text("")
+    done = subprocess.run(
+        ["sh", "docker/cargo-recipe.sh", str(tmp_path / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == "cargo-recipe: no [package] name in Cargo.toml"

@@ -66,9 +66,11 @@ ENV CGO_ENABLED=0 GOTOOLCHAIN=local
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
-    GOOS="$TARGETOS" GOARCH="$TARGETARCH" go install "github.com/go-delve/delve/cmd/dlv@${DELVE_VERSION}" \
+    GOOS="$TARGETOS" GOARCH="$TARGETARCH" \
+      go install "github.com/go-delve/delve/cmd/dlv@${DELVE_VERSION}" \
  && mkdir /out \
- && if [ -x /go/bin/dlv ]; then mv /go/bin/dlv /out/dlv; else mv "/go/bin/${TARGETOS}_${TARGETARCH}/dlv" /out/dlv; fi
+ && if [ -x /go/bin/dlv ]; then mv /go/bin/dlv /out/dlv; \
+    else mv "/go/bin/${TARGETOS}_${TARGETARCH}/dlv" /out/dlv; fi
 
 FROM build AS debug-build
 ARG GOPROXY GOSUMDB GOPRIVATE GONOSUMDB
@@ -81,7 +83,8 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
     GOOS="$TARGETOS" GOARCH="$TARGETARCH" go build -buildvcs=false -tags timetzdata \
-      -gcflags="all=-N -l" -ldflags="-X main.version=${VERSION}-debug -X main.revision=${REVISION}" \
+      -gcflags="all=-N -l" \
+      -ldflags="-X main.version=${VERSION}-debug -X main.revision=${REVISION}" \
       -o /debug/usr/local/bin/demo-svc ./cmd/demo-svc
 
 # Never the default target. delve's port is unauthenticated remote code execution: publish it on
@@ -93,7 +96,9 @@ COPY --from=debug-build /debug/ /
 ENV PORT=8080 XDG_CONFIG_HOME=/tmp
 EXPOSE 8080 40000
 USER 65532:65532
-ENTRYPOINT ["/usr/local/bin/dlv", "exec", "/usr/local/bin/demo-svc", "--headless", "--listen=:40000", "--api-version=2", "--accept-multiclient", "--continue", "--"]
+ENTRYPOINT ["/usr/local/bin/dlv", "exec", "/usr/local/bin/demo-svc", \
+            "--headless", "--listen=:40000", "--api-version=2", \
+            "--accept-multiclient", "--continue", "--"]
 
 FROM alpine:3.22 AS release
 ARG VERSION=0.1.0

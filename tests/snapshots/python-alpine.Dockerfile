@@ -54,7 +54,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
  && find /app -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
 # The run-time files every base gets besides the app: a numeric non-root user with a real home
-# and the CA bundle. A stage of its own, so that no CA secret mounted in the build steps lands in it.
+# and the CA bundle, in a stage of their own so that no CA secret of the build steps lands there.
 FROM python:${PYTHON_VERSION}-alpine3.22 AS rootfs
 ARG SOURCE_DATE_EPOCH=0
 RUN mkdir -p /rootfs/etc/ssl/certs /rootfs/home/nonroot \
@@ -97,7 +97,8 @@ ENV PORT=8080 \
     PYTHONUNBUFFERED=1
 EXPOSE 8080 5678
 USER 65532:65532
-ENTRYPOINT ["/app/.venv/bin/python", "-m", "debugpy", "--listen", "0.0.0.0:5678", "-m", "demo_svc"]
+ENTRYPOINT ["/app/.venv/bin/python", "-m", "debugpy", \
+            "--listen", "0.0.0.0:5678", "-m", "demo_svc"]
 
 FROM python:${PYTHON_VERSION}-alpine3.22 AS release
 ARG VERSION=0.1.0

@@ -61,7 +61,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
  && find /app -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
 # The run-time files every base gets besides the app: a numeric non-root user with a real home
-# and the CA bundle. A stage of its own, so that no CA secret mounted in the build steps lands in it.
+# and the CA bundle, in a stage of their own so that no CA secret of the build steps lands there.
 FROM python:${PYTHON_VERSION}-slim-trixie AS rootfs
 ARG SOURCE_DATE_EPOCH=0
 RUN mkdir -p /rootfs/etc/ssl/certs /rootfs/home/nonroot \
@@ -79,13 +79,15 @@ ARG PYTHON_VERSION
 RUN --mount=type=bind,source=docker/python_runtime.py,target=/tmp/python_runtime.py \
     python${PYTHON_VERSION} /tmp/python_runtime.py interpreter /runtime
 
-# ... plus the libraries the venv's compiled extensions load, and a record of each Debian package
-# those files came from (/var/lib/dpkg/status.d, as distroless keeps them) with /etc/os-release,
-# so that scanners see them; times normalised.
+# ... plus the libraries the venv's compiled extensions load; then every distribution's modules
+# must import in it as they do here (a pruned module fails the build, not production); and a
+# record of each Debian package those files came from (/var/lib/dpkg/status.d, as distroless
+# keeps them) with /etc/os-release, so that scanners see them; times normalised.
 FROM build AS runtime
 COPY --from=interpreter /runtime /runtime
 ARG SOURCE_DATE_EPOCH=0
 RUN python docker/python_runtime.py libs /runtime /app/.venv \
+ && python docker/python_runtime.py imports /runtime /app/.venv \
  && python docker/python_runtime.py records /runtime \
  && find /runtime -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
@@ -124,7 +126,8 @@ ENV PORT=8080 \
     PYTHONUNBUFFERED=1
 EXPOSE 8080 5678
 USER 65532:65532
-ENTRYPOINT ["/app/.venv/bin/python", "-m", "debugpy", "--listen", "0.0.0.0:5678", "-m", "demo_svc"]
+ENTRYPOINT ["/app/.venv/bin/python", "-m", "debugpy", \
+            "--listen", "0.0.0.0:5678", "-m", "demo_svc"]
 
 FROM scratch AS release
 ARG VERSION=0.1.0

@@ -9,26 +9,14 @@
 
 ARG RUST_VERSION=1.95
 
-# The dependency recipe: Cargo.toml and Cargo.lock with the project's own name, version and
-# description replaced by fixed values and comments dropped (as cargo-chef's planner does; the
-# package's own lock entry moves to the end, which --locked accepts), so that renaming the
-# package, bumping its version or editing a comment does not rebuild every dependency. A single
-# package only; a workspace needs cargo-chef itself.
+# The dependency recipe (docker/cargo-recipe.sh): Cargo.toml and Cargo.lock with the project's
+# own name, version and description replaced by fixed values, so that renaming the package,
+# bumping its version or editing a comment does not rebuild every dependency.
 FROM --platform=$BUILDPLATFORM rust:${RUST_VERSION}-trixie AS recipe
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir -p /recipe/src \
- && pkg="$(awk -F'"' '/^\[/ { s = $0 } s == "[package]" && /^name *=/ { print $2; exit }' Cargo.toml)" \
- && { printf '[package]\nname = "app"\nversion = "0.0.0"\nedition = "2024"\n\n'; \
-      awk '/^\[/ { skip = ($0 ~ /^\[(package|lib)\]/ || $0 ~ /^\[\[(bin|test|bench|example)\]\]/) } \
-           !skip && !/^[ \t]*(#|$)/' Cargo.toml; \
-    } > /recipe/Cargo.toml \
- && awk -v own="name = \"$pkg\"" 'BEGIN { RS = ""; ORS = "\n\n" } \
-      index($0 "\n", "\n" own "\n") { root = $0; next } { print } \
-      END { sub(/\nname = "[^"]*"\nversion = "[^"]*"/, "\nname = \"app\"\nversion = \"0.0.0\"", root); printf "%s\n", root }' \
-      Cargo.lock > /recipe/Cargo.lock \
- && echo 'fn main() {}' > /recipe/src/main.rs \
- && touch /recipe/src/lib.rs
+RUN --mount=type=bind,source=docker/cargo-recipe.sh,target=/tmp/cargo-recipe.sh \
+    sh /tmp/cargo-recipe.sh /recipe
 
 FROM --platform=$BUILDPLATFORM rust:${RUST_VERSION}-trixie AS build
 ARG TARGETARCH
@@ -42,8 +30,10 @@ WORKDIR /src
 # hadolint ignore=DL3008
 RUN --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
     case "$TARGETARCH" in \
-      amd64) target=x86_64-unknown-linux-gnu; gcc=x86_64-linux-gnu-gcc; cross=x86-64-linux-gnu; deb=amd64 ;; \
-      arm64) target=aarch64-unknown-linux-gnu; gcc=aarch64-linux-gnu-gcc; cross=aarch64-linux-gnu; deb=arm64 ;; \
+      amd64) target=x86_64-unknown-linux-gnu; gcc=x86_64-linux-gnu-gcc; \
+             cross=x86-64-linux-gnu; deb=amd64 ;; \
+      arm64) target=aarch64-unknown-linux-gnu; gcc=aarch64-linux-gnu-gcc; \
+             cross=aarch64-linux-gnu; deb=arm64 ;; \
       *) echo "unsupported TARGETARCH=$TARGETARCH (amd64 and arm64 are mapped)" >&2; exit 1 ;; \
     esac \
  && echo "$target" > /etc/rust-target \
@@ -51,7 +41,8 @@ RUN --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,r
  && if [ "$TARGETARCH" != "$BUILDARCH" ]; then \
       rustup target add "$target" \
       && apt-get -o Acquire::Retries=3 update \
-      && apt-get -o Acquire::Retries=3 install -y --no-install-recommends "gcc-${cross}" "libc6-dev-${deb}-cross" \
+      && apt-get -o Acquire::Retries=3 install -y --no-install-recommends \
+           "gcc-${cross}" "libc6-dev-${deb}-cross" \
       && rm -rf /var/lib/apt/lists/* \
       && printf '[target.%s]\nlinker = "%s"\n' "$target" "$gcc" >> "$CARGO_HOME/config.toml"; \
     fi
@@ -143,13 +134,15 @@ RUN --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,r
  && apt-get -o Acquire::Retries=3 install -y --no-install-recommends gdbserver \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && groupadd --gid 65532 nonroot \
- && useradd --uid 65532 --gid 65532 --home-dir /home/nonroot --create-home --shell /sbin/nologin nonroot
+ && useradd --uid 65532 --gid 65532 --home-dir /home/nonroot --create-home \
+      --shell /sbin/nologin nonroot
 COPY --from=rootfs /rootfs/etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=debug-build /debug/ /
 ENV PORT=8080 LOG_LEVEL=debug
 EXPOSE 8080 2345
 USER 65532:65532
-ENTRYPOINT ["/usr/bin/gdbserver", "--no-disable-randomization", "0.0.0.0:2345", "/usr/local/bin/demo-svc"]
+ENTRYPOINT ["/usr/bin/gdbserver", "--no-disable-randomization", \
+            "0.0.0.0:2345", "/usr/local/bin/demo-svc"]
 
 FROM alpine:3.22 AS release
 ARG VERSION=0.1.0

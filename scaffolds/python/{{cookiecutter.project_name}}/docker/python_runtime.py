@@ -5,6 +5,7 @@ Run by the Dockerfile's `interpreter` and `runtime` stages with the build image'
 
     python3 python_runtime.py interpreter DEST  # interpreter, stdlib, lib-dynload, their libraries
     python3 python_runtime.py libs DEST PATH... # libraries the extension modules under PATH need
+    python3 python_runtime.py imports DEST VENV # every distribution imports in DEST as it does here
     python3 python_runtime.py records DEST      # package records for scanners (last)
 
 Layout in the image (Debian's, so the venv's `bin/python -> /usr/bin/python3.X` resolves):
@@ -22,11 +23,16 @@ Layout in the image (Debian's, so the venv's `bin/python -> /usr/bin/python3.X` 
 
 Everything the standard library ships for development, terminals, GUIs, databases and CJK codecs
 is left out (PRUNE below). If your code needs one of those modules, delete its name from PRUNE.
+`imports` makes sure of it at build time: each top-level module of every distribution in the venv
+(your app too) is imported with the build image's full Python and then in the assembled runtime
+(chroot); one that imports in the first but not the second fails the build, naming the module it
+needs. Modules that fail in both (an optional extra's) are not errors.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import py_compile
 import re
@@ -37,6 +43,7 @@ import sysconfig
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
+from importlib import metadata
 from pathlib import Path
 
 VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
@@ -106,11 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     libs = commands.add_parser("libs", help="libraries that extension modules need")
     libs.add_argument("dest", type=Path)
     libs.add_argument("paths", type=Path, nargs="+")
+    imports = commands.add_parser("imports", help="every distribution imports in the runtime")
+    imports.add_argument("dest", type=Path)
+    imports.add_argument("venv", type=Path)
     records = commands.add_parser("records", help="package records and os-release for scanners")
     records.add_argument("dest", type=Path)
     args = parser.parse_args(argv)
     if args.command == "interpreter":
         copy_interpreter(args.dest)
+    elif args.command == "imports":
+        return check_imports(args.dest, args.venv)
     elif args.command == "records":
         write_records(args.dest)
     else:
@@ -312,6 +324,106 @@ def status_of(package: str) -> str:
         check=True,
     ).stdout
     return "".join(line + "\n" for line in shown.splitlines() if not line.endswith(": "))
+
+
+#: Run by each interpreter under test: import every module named, report the failures as JSON.
+#: One process per interpreter (not one per module): under emulation each start costs seconds.
+PROBE = """
+import importlib, json, sys
+failed = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except BaseException as exc:  # an import may raise anything, SystemExit included
+        needs = exc.name if isinstance(exc, ImportError) else None
+        failed[name] = [f"{type(exc).__name__}: {exc}"[:240], needs]
+print(json.dumps(failed))
+"""
+
+
+def check_imports(dest: Path, venv: Path) -> int:
+    """Exit 1 when a module imports with this image's Python but not in the runtime at DEST."""
+    modules = top_level_modules(venv)
+    names = sorted(modules)
+    full = run_probe([str(venv / "bin" / "python"), "-I", "-c", PROBE, *names])
+    probe_root = Path(tempfile.mkdtemp(prefix="runtime-probe-"))
+    try:
+        # The image as it will be: the runtime, with the venv at its own path.
+        shutil.copytree(dest, probe_root, symlinks=True, dirs_exist_ok=True)
+        shutil.copytree(venv, probe_root / venv.relative_to("/"), symlinks=True)
+        command = [str(venv / "bin" / "python"), "-I", "-c", PROBE, *names]
+        pruned = run_probe(["chroot", str(probe_root), *command])
+    finally:
+        shutil.rmtree(probe_root, ignore_errors=True)
+    lost = {name: pruned[name] for name in names if name in pruned and name not in full}
+    for name, (error, needs) in sorted(lost.items()):
+        print(
+            f"{name} (from {modules[name]}) does not import in the runtime: {error}; "
+            f"{advice(needs)}",
+            file=sys.stderr,
+        )
+    if lost:
+        print(
+            f"{len(lost)} module(s) import with the build image's Python but not in the "
+            "runtime: the release would fail at run time",
+            file=sys.stderr,
+        )
+        return 1
+    both = ", ".join(sorted(full)) or "none"
+    print(
+        f"imports: {len(names) - len(full)} of {len(names)} top-level modules import in the "
+        f"runtime as in the build image (failing in both, not needed: {both})"
+    )
+    return 0
+
+
+def advice(needs: str | None) -> str:
+    """What to change so that the runtime has the module an import needs."""
+    if not needs:
+        return "see the error above"
+    top = needs.split(".")[0]
+    if top in PRUNE:
+        return f"it needs the standard-library module {top!r}: delete it from PRUNE"
+    if PRUNE_EXTENSIONS.match(top):
+        return (
+            f"it needs the standard library's extension module {top!r}: "
+            "take it out of PRUNE_EXTENSIONS"
+        )
+    return f"it needs {needs!r}, which the runtime does not have"
+
+
+def run_probe(command: list[str]) -> dict[str, list[str | None]]:
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=900, cwd="/", check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"import probe failed ({done.returncode}): {done.stderr[-2000:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def top_level_modules(venv: Path) -> dict[str, str]:
+    """Each top-level module the venv's distributions install, and the distribution's name."""
+    site = next(venv.glob("lib/python*/site-packages"))
+    found: dict[str, str] = {}
+    for dist in metadata.distributions(path=[str(site)]):
+        owner = f"{dist.metadata['Name']} {dist.version}"
+        listed = dist.read_text("top_level.txt")
+        names = set(listed.split()) if listed else {top_of(f.parts) for f in dist.files or ()}
+        for name in names:
+            present = (site / name).exists() or any(site.glob(f"{name}.*"))
+            if name.isidentifier() and present:
+                found.setdefault(name, owner)
+    return found
+
+
+def top_of(parts: tuple[str, ...]) -> str:
+    """The top-level module a RECORD path belongs to ("" for metadata, scripts, data)."""
+    first = parts[0]
+    if first.endswith((".dist-info", ".data", ".pth")) or first in ("..", "__pycache__"):
+        return ""
+    if len(parts) > 1:
+        return first
+    return first.split(".")[0] if first.endswith((".py", ".so", ".pyd")) else ""
 
 
 def report(dest: Path) -> None:
