@@ -17,6 +17,7 @@ EXIT_ENGINE = 3  # no Docker Engine (or registry) answering, or BuildKit missing
 EXIT_BUILD = 4  # an image build failed
 EXIT_CONFLICTS = 5  # stagekit update left conflicts to resolve
 EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_BROKEN_PIPE = 141  # the reader of stdout went away (`stagekit ... | head`): 128 + SIGPIPE
 
 
 class StagekitError(Exception):

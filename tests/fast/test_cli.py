@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,22 @@ def test_missing_docker_plugins_are_named_skips_and_strict_fails_on_them(
     assert main(["lint", "svc", "--strict"]) == 1
     err = capsys.readouterr().err
     assert "lint --strict:" in err and "check(s) skipped: compose, bake" in err
+
+
+def test_output_cut_short_by_its_reader_is_quiet_and_keeps_what_was_done(tmp_path: Path) -> None:
+    """`stagekit new … | head -1`: the reader closes the pipe; no traceback, exit 141 (128 +
+    SIGPIPE, as a shell tool would report), and the project stays complete."""
+    dest = tmp_path / "piped-svc"
+    argv = ["new", str(dest), "--lang", "go", "--base", "scratch", "--no-input", "--owner", "t"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stagekit", *argv, "--config", "/dev/null"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # before the first line is written: interpreter start-up takes longer
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 141, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    assert (dest / "Dockerfile").is_file() and (dest / ".stagekit.json").is_file()

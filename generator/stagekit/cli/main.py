@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from stagekit import __version__
 from stagekit.contract import BUILD_ARGS_FILE, RECORD_FILE
 from stagekit.errors import (
+    EXIT_BROKEN_PIPE,
     EXIT_CHECK_FAILED,
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -185,6 +186,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("stagekit: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `stagekit new ... | head -1`: what the command did stands; only its output was cut
+        # short. Quiet, as a shell tool killed by SIGPIPE is; stdout is pointed at /dev/null so
+        # that Python's own flush at exit does not raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 def _pin_new(project: Path, *, created: bool) -> PinReport:
