@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import docker
 import docker.errors
+from stagekit.filters import _qualified, _split_reference
 
 from tests.engine.daemon import _pids_of, _terminate, client
 from tests.engine.errors import EngineError
@@ -185,15 +186,10 @@ def served(where: EnginePaths, name: str, tag: str) -> Served | None:
 
 
 def qualified(reference: str) -> tuple[str, str]:
-    """``golang:1.26`` → (``docker.io/library/golang``, ``1.26``), as the prefix form maps it."""
-    slash, colon = reference.rfind("/"), reference.rfind(":")
-    name, tag = (
-        (reference[:colon], reference[colon + 1 :]) if colon > slash else (reference, "latest")
-    )
-    first = name.split("/", 1)[0]
-    if "/" in name and ("." in first or ":" in first or first == "localhost"):
-        return name, tag
-    return (f"docker.io/{name}" if "/" in name else f"docker.io/library/{name}"), tag
+    """``golang:1.26`` → (``docker.io/library/golang``, ``1.26``), as the prefix form maps it
+    (stagekit's own rule, so the registry's layout cannot drift from the mapping)."""
+    repository, separator, rest = _split_reference(reference)
+    return _qualified(repository), (rest if separator == ":" else "latest")
 
 
 def mirror_names(reference: str) -> list[str]:

@@ -268,3 +268,32 @@ def test_pin_without_an_engine_says_so_and_changes_nothing(
     message = err.splitlines()[0]
     assert "Docker Engine" in message and "registry" not in message and err.count("\n") <= 2
     assert (project / "Dockerfile").read_bytes() == before
+
+
+def test_the_engine_resolver_closes_the_client_it_opened(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whoever makes an EngineResolver closes it: leaving `with` closes the one client it opened
+    (the engine's client is stood in for: the fast tier has no engine)."""
+    from stagekit.engine.client import Endpoint
+    from stagekit.pin import EngineResolver
+
+    class Client:
+        closed = 0
+
+        def close(self) -> None:
+            self.closed += 1
+
+    made: list[Client] = []
+
+    def client(self: Endpoint, timeout: int = 60) -> Client:
+        made.append(Client())
+        return made[-1]
+
+    monkeypatch.setattr(Endpoint, "client", client)
+    with EngineResolver(Endpoint("unix:///nowhere.sock", "test")) as resolver:
+        assert resolver._open() is resolver._open()  # one client per resolver
+    assert [c.closed for c in made] == [1] and resolver._client is None
+    resolver.close()  # closing twice is harmless
+    assert [c.closed for c in made] == [1]
+    with EngineResolver(Endpoint("unix:///nowhere.sock", "test")):
+        pass  # never asked: no client made, none to close
+    assert len(made) == 1

@@ -28,7 +28,8 @@ class Resolver(Protocol):
 
 
 class EngineResolver:
-    """The Docker Engine's distribution endpoint (one client, opened on first use)."""
+    """The Docker Engine's distribution endpoint (one client, opened on first use; a context
+    manager, so that whoever made it closes it)."""
 
     def __init__(self, endpoint: Endpoint | None = None, timeout: int = 60) -> None:
         self.endpoint = endpoint or resolve_endpoint()
@@ -65,6 +66,18 @@ class EngineResolver:
         if self._client is None:
             self._client = self.endpoint.client(timeout=self.timeout)
         return self._client
+
+    def close(self) -> None:
+        """Close the client's connections (a no-op when it was never opened)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> EngineResolver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _reason(exc: Exception) -> str:

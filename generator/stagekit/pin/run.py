@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,11 +88,12 @@ def pin(project: Path, resolver: Resolver | None = None) -> PinReport:
     dockerfile = loaded.path / DOCKERFILE
     text = dockerfile.read_text(encoding="utf-8")
     images = base_images(text)
-    resolver = resolver or EngineResolver()
     digests: dict[str, str] = {}
-    for image in images:  # every question first: a registry that fails changes nothing
-        if image.ref.tagged not in digests:
-            digests[image.ref.tagged] = resolver.digest(image.ref)
+    with ExitStack() as own:
+        asked = resolver or own.enter_context(EngineResolver())
+        for image in images:  # every question first: a registry that fails changes nothing
+            if image.ref.tagged not in digests:
+                digests[image.ref.tagged] = asked.digest(image.ref)
     entries = []
     for image in images:
         now, had = digests[image.ref.tagged], image.ref.digest
@@ -116,18 +118,21 @@ def check(project: Path, resolver: Resolver | None = None) -> PinReport:
     images = base_images((loaded.path / DOCKERFILE).read_text(encoding="utf-8"))
     entries: list[PinEntry] = []
     error: str | None = None
-    resolver = resolver or EngineResolver()
     answers: dict[str, str] = {}
+    with ExitStack() as own:
+        asked = resolver or own.enter_context(EngineResolver())
+        for image in images:
+            ref = image.ref
+            if ref.digest is not None and error is None and ref.tagged not in answers:
+                try:
+                    answers[ref.tagged] = asked.digest(ref)
+                except RegistryError as exc:
+                    error = exc.message
     for image in images:
         ref = image.ref
         if ref.digest is None:
             entries.append(PinEntry(image.line, ref.tagged, UNPINNED, None))
             continue
-        if error is None and ref.tagged not in answers:
-            try:
-                answers[ref.tagged] = resolver.digest(ref)
-            except RegistryError as exc:
-                error = exc.message
         now = answers.get(ref.tagged)
         if now is None:
             entries.append(PinEntry(image.line, ref.tagged, UNVERIFIED, ref.digest))

@@ -155,17 +155,21 @@ def _apply_pins(dest: Path, pins: Mapping[str, str], repin: bool) -> tuple[str, 
     wanted = {tagged: digest for tagged, digest in pins.items() if tagged in used}
     notes: list[str] = []
     if repin:
-        resolver: EngineResolver | None = None
-        for tagged in sorted(used - set(wanted)):
-            try:
-                resolver = resolver or EngineResolver()
-                wanted[tagged] = resolver.digest(ImageRef.parse(tagged))
-                notes.append(f"re-pinned {tagged}: the scaffold moved to it")
-            except (RegistryError, EngineError) as exc:
-                notes.append(
-                    f"{tagged} left unpinned (the scaffold moved to it and {exc.message});"
-                    " run stagekit pin once the registry answers"
-                )
+        resolver: EngineResolver | None = None  # made only when something is to be asked
+        try:
+            for tagged in sorted(used - set(wanted)):
+                try:
+                    resolver = resolver or EngineResolver()
+                    wanted[tagged] = resolver.digest(ImageRef.parse(tagged))
+                    notes.append(f"re-pinned {tagged}: the scaffold moved to it")
+                except (RegistryError, EngineError) as exc:
+                    notes.append(
+                        f"{tagged} left unpinned (the scaffold moved to it and {exc.message});"
+                        " run stagekit pin once the registry answers"
+                    )
+        finally:
+            if resolver is not None:
+                resolver.close()
     pinned = rewrite(text, wanted)
     record_path = dest / RECORD_FILE
     record = json.loads(record_path.read_text(encoding="utf-8"))
