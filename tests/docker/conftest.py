@@ -28,20 +28,13 @@ from stagekit.errors import StagekitError
 from stagekit.model import Base, Language
 from stagekit.model.catalog import builtin
 
-from tests.docker.support import (
-    ARM64_COMBINATIONS,
-    Built,
-    LoopbackRegistry,
-    build_args,
-    emulation_missing,
-)
+from tests.docker.support import Built, LoopbackRegistry, build_args, emulation_missing
 from tests.engine.daemon import ensure_daemon
-from tests.engine.indexes import publish_indexes
+from tests.engine.indexes import publish_indexes, with_foreign_standin
 from tests.engine.paths import EnginePaths
-from tests.engine.recipes import ImageSpec, resolve
 from tests.engine.registry import ensure_registry, push_images
 from tests.engine.standins import StandinUnavailable, ensure_images
-from tests.helpers import ALL_COMBINATIONS, host_versions, render_project
+from tests.helpers import ALL_COMBINATIONS, ARM64_COMBINATIONS, host_versions, render_project
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -160,15 +153,8 @@ def arm64_registry(
     platform. Skips when arm64 binaries cannot run here."""
     if reason := emulation_missing():
         pytest.skip(reason)
-    refs = sorted(
-        {
-            ref
-            for combo in ARM64_COMBINATIONS
-            for ref in provisioning.refs.get(combo, [])
-            if isinstance(resolve(ref, "arm64"), ImageSpec)
-        }
-    )
-    publish_indexes(refs, "arm64", paths=loopback_registry.paths)
+    refs = [ref for combo in ARM64_COMBINATIONS for ref in provisioning.refs.get(combo, [])]
+    publish_indexes(with_foreign_standin(refs), "arm64", paths=loopback_registry.paths)
     return loopback_registry
 
 

@@ -10,23 +10,22 @@ arm64 is checked as far as these machines allow (the aarch64 std is unreachable)
 
 from __future__ import annotations
 
-import io
 import struct
-import tarfile
 from collections.abc import Callable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 import pytest
 from stagekit.engine.client import BuildRequest, Endpoint, buildx_build, system_ca_bundle
 
 from tests.docker.support import (
-    ARM64_COMBINATIONS,
     LoopbackRegistry,
     build_args,
+    file_from_image,
     new_project,
     run_smoke,
 )
+from tests.helpers import ARM64_COMBINATIONS
 
 pytestmark = pytest.mark.docker
 
@@ -35,25 +34,9 @@ EM_AARCH64 = 0xB7
 
 def elf_machine(client: Any, image: str, path: str) -> int:
     """The ELF machine of the file at ``path`` in ``image``, following symlinks."""
-    for _ in range(8):
-        container = client.containers.create(image)
-        try:
-            # Read the whole stream before the container goes: the archive holds it open.
-            stream, _ = container.get_archive(path)
-            data = b"".join(stream)
-        finally:
-            container.remove(force=True)
-        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
-            member = archive.getmembers()[0]
-            if member.issym():
-                path = str(PurePosixPath(path).parent / member.linkname)
-                continue
-            extracted = archive.extractfile(member)
-            assert extracted is not None, path
-            head = extracted.read(20)
-        assert head[:4] == b"\x7fELF", f"{path} is not an ELF file"
-        return int(struct.unpack_from("<H", head, 18)[0])
-    raise AssertionError(f"{path}: too many symlinks")
+    head = file_from_image(client, image, path)[:20]
+    assert head[:4] == b"\x7fELF", f"{path} is not an ELF file"
+    return int(struct.unpack_from("<H", head, 18)[0])
 
 
 @pytest.mark.parametrize("combo", ARM64_COMBINATIONS, ids="-".join)

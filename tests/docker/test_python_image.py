@@ -11,10 +11,8 @@ import json
 import os
 import random
 import re
-import shutil
 import socket
 import subprocess
-import sys
 import tarfile
 import threading
 import time
@@ -28,6 +26,7 @@ import pytest
 from stagekit.engine.client import BuildOutcome
 from stagekit.errors import ValidationError
 from stagekit.model.names import validate_project_name
+from stagekit.tools import find_tool
 
 from tests.docker.support import (
     HARDENED,
@@ -273,7 +272,7 @@ def test_a_dependency_that_needs_a_pruned_module_fails_the_scratch_build(
     """diskcache imports sqlite3, which the scratch runtime prunes: the build fails in the
     `runtime` stage, naming the module and what to change, instead of the release failing at
     its first import in production. Its `test` stage (full interpreter) would have passed."""
-    uv = shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
+    uv = find_tool("uv")
     if uv is None:
         pytest.fail("uv is not installed: it is a test dependency (pyproject's test extra)")
     project = copy_project(builds("python", "scratch"), tmp_path)

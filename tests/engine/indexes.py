@@ -29,10 +29,18 @@ from typing import BinaryIO
 
 from tests.engine.archive import image_config
 from tests.engine.errors import EngineError, StandinUnavailable
-from tests.engine.layers import PLATFORMS, BuildContext, BuiltLayer, DebSource, LayerCache
+from tests.engine.layers import NATIVE, BuildContext, BuiltLayer, DebSource, LayerCache
 from tests.engine.paths import EnginePaths
 from tests.engine.recipes import ImageSpec, Unavailable, resolve
-from tests.engine.registry import Served, mirror_names, push_images, served
+from tests.engine.registry import (
+    NATIVE_PLATFORM,
+    Served,
+    mirror_names,
+    platform,
+    platform_field,
+    push_images,
+    served,
+)
 from tests.engine.util import locked
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -44,11 +52,6 @@ CREATED = "2025-08-09T00:00:00Z"
 LAYER_WORKERS = 2
 
 
-def platform(arch: str) -> str:
-    architecture, variant = PLATFORMS[arch]
-    return "/".join(["linux", architecture, *([variant] if variant else [])])
-
-
 @dataclass(frozen=True)
 class Published:
     reference: str  # the upstream reference the index stands in for
@@ -56,6 +59,12 @@ class Published:
     digest: str  # the index's digest
     platforms: tuple[str, ...]
     written: bool  # False: the registry listed this recipe's image already
+
+
+def with_foreign_standin(references: Iterable[str], arch: str = "arm64") -> list[str]:
+    """The references that have an ``arch`` stand-in, sorted (the toolchain images have none:
+    they run on the build platform)."""
+    return sorted({ref for ref in references if isinstance(resolve(ref, arch), ImageSpec)})
 
 
 def publish_indexes(
@@ -121,16 +130,16 @@ def _publish(
     manifest = _upload_image(registry, [n for n, _ in names], config, layers, log)
     digest = ""
     for (name, tag), now in zip(names, current, strict=True):
-        native = now.child("linux/amd64") if now else None
+        native = now.child(NATIVE_PLATFORM) if now else None
         if native is None:
             raise EngineError(f"the registry does not serve the native {name}:{tag} to index")
-        foreign = {**manifest, "platform": _platform_field(spec.arch)}
-        native_entry = {**native.descriptor, "platform": {"os": "linux", "architecture": "amd64"}}
+        foreign = {**manifest, "platform": platform_field(spec.arch)}
+        native_entry = {**native.descriptor, "platform": platform_field(NATIVE)}
         index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [native_entry, foreign]}
         digest = registry.put_manifest(name, tag, OCI_INDEX, json.dumps(index).encode())
-    log(f"{ref}: linux/amd64 + {wanted} as one index {digest[:19]}")
+    log(f"{ref}: {NATIVE_PLATFORM} + {wanted} as one index {digest[:19]}")
     names_only = tuple(n for n, _ in names)
-    return Published(ref, names_only, digest, ("linux/amd64", wanted), written=True)
+    return Published(ref, names_only, digest, (NATIVE_PLATFORM, wanted), written=True)
 
 
 def _lists(now: Served | None, wanted: str, config_digest: str) -> bool:
@@ -138,14 +147,6 @@ def _lists(now: Served | None, wanted: str, config_digest: str) -> bool:
         return False
     child = now.child(wanted)
     return child is not None and child.config == config_digest and now.config is not None
-
-
-def _platform_field(arch: str) -> dict[str, str]:
-    architecture, variant = PLATFORMS[arch]
-    field = {"os": "linux", "architecture": architecture}
-    if variant:
-        field["variant"] = variant
-    return field
 
 
 def _upload_image(

@@ -33,6 +33,7 @@ from stagekit.filters import _qualified, _split_reference
 
 from tests.engine.daemon import _pids_of, _terminate, client
 from tests.engine.errors import EngineError
+from tests.engine.layers import NATIVE, PLATFORMS
 from tests.engine.paths import EnginePaths
 from tests.engine.util import start_detached, tail
 
@@ -131,7 +132,8 @@ class Served:
     @property
     def config(self) -> str | None:
         """The native (amd64) image's config digest, which is its image ID in the engine."""
-        return next((c.config for c in self.children if c.platform == "linux/amd64"), None)
+        native = self.child(NATIVE_PLATFORM)
+        return native.config if native else None
 
     def child(self, platform: str) -> Child | None:
         return next((c for c in self.children if c.platform == platform), None)
@@ -154,7 +156,17 @@ def fetch_manifest(where: EnginePaths, name: str, reference: str) -> tuple[str, 
         raise
 
 
+def platform_field(arch: str) -> dict[str, str]:
+    """The OCI ``platform`` object of a Debian architecture (``arm64`` → arm64, variant v8)."""
+    architecture, variant = PLATFORMS[arch]
+    field = {"os": "linux", "architecture": architecture}
+    if variant:
+        field["variant"] = variant
+    return field
+
+
 def platform_of(descriptor: Mapping[str, object]) -> str:
+    """``os/architecture[/variant]`` of an index entry ("" when it names no platform)."""
     platform = descriptor.get("platform")
     if not isinstance(platform, dict):
         return ""
@@ -162,6 +174,14 @@ def platform_of(descriptor: Mapping[str, object]) -> str:
     if platform.get("variant"):
         parts.append(str(platform["variant"]))
     return "/".join(parts)
+
+
+def platform(arch: str) -> str:
+    """``linux/arm64/v8`` for ``arm64``: how index entries are told apart."""
+    return platform_of({"platform": platform_field(arch)})
+
+
+NATIVE_PLATFORM = platform(NATIVE)
 
 
 def served(where: EnginePaths, name: str, tag: str) -> Served | None:
@@ -175,7 +195,7 @@ def served(where: EnginePaths, name: str, tag: str) -> Served | None:
         config = (body.get("config") or {}).get("digest")
         descriptor: dict[str, object] = {"mediaType": kind, "digest": digest, "size": len(raw)}
         # A single manifest is the native image: only the native stand-ins are pushed so.
-        child = Child("linux/amd64", descriptor, str(config) if config else None)
+        child = Child(NATIVE_PLATFORM, descriptor, str(config) if config else None)
         return Served(digest, (child,), index=False)
     children = []
     for entry in body["manifests"]:

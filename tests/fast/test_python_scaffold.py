@@ -25,6 +25,7 @@ from stagekit.model.answers import defaults, validate
 from stagekit.model.catalog import builtin
 from stagekit.model.names import ProjectNames, validate_project_name
 from stagekit.new.render import generate
+from stagekit.tools import find_tool
 
 from tests.helpers import (
     NASTY,
@@ -44,11 +45,7 @@ RESERVED = json.loads((SCAFFOLD / "cookiecutter.json").read_text())["_stagekit"]
 DEBUG_PORT = 5678
 
 
-def uv_binary() -> str | None:
-    return shutil.which("uv") or shutil.which("uv", path=str(Path(sys.executable).parent))
-
-
-UV = uv_binary()
+UV = find_tool("uv")
 needs_uv = pytest.mark.skipif(
     UV is None, reason="uv (PyPI `uv`, a test dependency) is not installed"
 )

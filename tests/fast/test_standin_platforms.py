@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 from tests.engine.archive import image_config
-from tests.engine.indexes import CREATED, platform
+from tests.engine.indexes import CREATED
 from tests.engine.layers import BuiltLayer
 from tests.engine.recipes import ImageSpec, Unavailable, resolve
-from tests.engine.registry import platform_of
+from tests.engine.registry import platform, platform_of
 
 
 def test_native_recipes_do_not_name_an_architecture_so_their_hashes_stayed() -> None:
