@@ -22,11 +22,6 @@ class AllowedSkip:
     why: str  # why losing this coverage here is accepted
 
 
-_NO_MUSL_PYTHON = (
-    "python:3.13-alpine3.22 cannot be made offline yet: a stand-in needs CPython built against "
-    "musl, and none is built (issue #21; Debian's archive has the sources, docs/test-engine.md)"
-)
-
 ALLOWED: tuple[AllowedSkip, ...] = (
     AllowedSkip(
         "tests/docker/test_arm64.py::*",
@@ -48,21 +43,6 @@ ALLOWED: tuple[AllowedSkip, ...] = (
         "dockerd's registry-mirrors setting mirrors Docker Hub and nothing else; images of other "
         "registries reach builds through the org config's [registry] mapping, which "
         "tests/docker/test_pin.py proves with real pulls (docs/pinning.md)",
-    ),
-    AllowedSkip(
-        "tests/docker/test_python_image.py::*[[]alpine[]]",
-        "it needs CPython built against musl",
-        _NO_MUSL_PYTHON,
-    ),
-    AllowedSkip(
-        "tests/docker/test_smoke.py::test_smoke_passes[[]python-alpine[]]",
-        "it needs CPython built against musl",
-        _NO_MUSL_PYTHON,
-    ),
-    AllowedSkip(
-        "tests/docker/test_inventory.py::*[[]python-alpine[]]",
-        "it needs CPython built against musl",
-        _NO_MUSL_PYTHON,
     ),
     AllowedSkip(
         "tests/docker/test_inventory.py::test_every_debian_package_in_the_image_is_inventoried"

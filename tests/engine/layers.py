@@ -171,8 +171,9 @@ class Layer:
     name: str
     arch: str = field(default=NATIVE, kw_only=True)
     revision: ClassVar[int] = 1
-    # False for layers copied from this machine (its toolchains): they exist only natively.
-    portable: ClassVar[bool] = True
+    # Why a layer exists only for this machine's architecture ("" for package-made layers, which
+    # any architecture's packages can make): its toolchains, what its compiler built.
+    native_only: ClassVar[str] = ""
 
     def recipe(self) -> dict[str, object]:
         data = asdict(self)

@@ -2,7 +2,8 @@
 
 Every supported reference maps to an ``ImageSpec``: the tags it carries, its layers (bottom
 first) and its config. References that are known but cannot be made here (another toolchain
-version, musl CPython) resolve to a reason instead; anything else is an unknown reference.
+version, another Alpine or Python release) resolve to a reason instead; anything else is an
+unknown reference.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from tests.engine.errors import StandinError
 from tests.engine.layers import NATIVE, DebianRoot, Layer, digest, for_arch
+from tests.engine.muslpython import MuslPython
 from tests.engine.toolchains import GoToolchain, RustToolchain
 from tests.engine.unpacked import AlpineRoot, Busybox, DebPackages
 
@@ -258,6 +260,17 @@ DISTROLESS_PYTHON = DebPackages(
 )
 DISTROLESS_BUSYBOX = Busybox(name="distroless-busybox")
 ALPINE_ROOT = AlpineRoot(name="alpine-3.22", release="3.22")
+MUSL_PYTHON = MuslPython(name="musl-python-3.13")
+# docker-library's python:3.13-alpine: `ENV PATH /usr/local/bin:$PATH` on alpine's PATH, the
+# release manager's key, the version and the tarball's SHA-256; `CMD ["python3"]`.
+PYTHON_ALPINE_CONFIG = ImageConfig(
+    env=(
+        ("PATH", f"/usr/local/bin:{PATH}"),
+        ("GPG_KEY", "7169605F62C751356D054A26A821E680E5FA6305"),
+    ),
+    cmd=("python3",),
+    env_facts=(("PYTHON_VERSION", "python_version"), ("PYTHON_SHA256", "python_sha256")),
+)
 
 DISTROLESS_KINDS: dict[str, tuple[Layer, ...]] = {
     "static": (DISTROLESS_STATIC,),
@@ -300,6 +313,7 @@ KNOWN = (
     "gcr.io/distroless/{static,base,base-nossl,cc,python3}-debian13:{latest,nonroot,debug,"
     "debug-nonroot}",
     "alpine:3.22",
+    "python:3.13-alpine3.22",
     "scratch",
 )
 
@@ -380,11 +394,26 @@ def _python_slim(ref: str, match: re.Match[str]) -> Resolution:
 
 
 def _python_alpine(ref: str, match: re.Match[str]) -> Resolution:
-    return Unavailable(
-        ref,
-        f"cannot provision {ref} offline: it needs CPython built against musl, and the suite "
-        "has no such stand-in yet (issue #21; docs/test-engine.md); pull the real image where a "
-        "registry is reachable (STAGEKIT_TRY_PULL=1)",
+    tag = re.fullmatch(r"(\d+\.\d+(?:\.\d+)?)-alpine([\d.]*)", match.group(1))
+    version, alpine = (tag.group(1), tag.group(2)) if tag else ("", "")
+    if version not in ("3.13", MUSL_PYTHON.python.version()):
+        return Unavailable(
+            ref,
+            f"cannot provision {ref} offline: its CPython is built here from Debian trixie's "
+            f"source, which is {MUSL_PYTHON.python.version()} (the archives reachable here have "
+            "no other); pull the real image where a registry is reachable (STAGEKIT_TRY_PULL=1)",
+        )
+    if alpine != "3.22":
+        return Unavailable(
+            ref,
+            f"cannot provision {ref} offline: the alpine stand-in is 3.22 only; pull the real "
+            "image where a registry is reachable (STAGEKIT_TRY_PULL=1)",
+        )
+    return ImageSpec(
+        "python-3.13-alpine3.22",
+        (ref,),
+        (ALPINE_ROOT, MUSL_PYTHON),
+        PYTHON_ALPINE_CONFIG,
     )
 
 
@@ -429,7 +458,7 @@ PATTERNS: tuple[tuple[re.Pattern[str], Callable[[str, re.Match[str]], Resolution
         re.compile(r"(?:docker\.io/)?(?:library/)?python:(\d+\.\d+(?:\.\d+)?)-slim-trixie"),
         _python_slim,
     ),
-    (re.compile(r"(?:docker\.io/)?(?:library/)?python:[\w.-]*alpine[\w.-]*"), _python_alpine),
+    (re.compile(r"(?:docker\.io/)?(?:library/)?python:([\w.-]*alpine[\w.-]*)"), _python_alpine),
     (
         re.compile(
             r"gcr\.io/distroless/(static|base|base-nossl|cc|python3)-debian13"
@@ -447,12 +476,12 @@ def _foreign(spec: ImageSpec, arch: str) -> Resolution:
     The toolchain images are native only: generated Dockerfiles run Go and Rust builds on
     ``$BUILDPLATFORM`` and cross-compile, so no arm64 golang or rust image is ever asked for.
     """
-    native_only = [layer.name for layer in spec.layers if not layer.portable]
-    if native_only:
+    native = [layer for layer in spec.layers if layer.native_only]
+    if native:
         return Unavailable(
             spec.tags[0],
-            f"no {arch} stand-in for {spec.tags[0]}: it holds the machine's own toolchain "
-            f"({', '.join(native_only)}); builds run it on $BUILDPLATFORM",
+            f"no {arch} stand-in for {spec.tags[0]}: it holds "
+            + "; ".join(f"{layer.native_only} ({layer.name})" for layer in native),
         )
     layers = tuple(for_arch(layer, arch) for layer in spec.layers)
     return replace(spec, name=f"{spec.name}-{arch}", layers=layers, arch=arch)

@@ -19,7 +19,7 @@ class GoToolchain(Layer):
     version: str = ""
     goroot: str = ""
     revision: ClassVar[int] = 1
-    portable: ClassVar[bool] = False
+    native_only: ClassVar[str] = "the machine's own toolchain; builds run it on $BUILDPLATFORM"
 
     def build(self, ctx: BuildContext, out: Path) -> dict[str, str]:
         ctx.log(f"copying {self.goroot} ({self.version})")
@@ -49,7 +49,7 @@ class RustToolchain(Layer):
     proxies: tuple[str, ...] = ()
     settings_version: str = "12"
     revision: ClassVar[int] = 1
-    portable: ClassVar[bool] = False
+    native_only: ClassVar[str] = "the machine's own toolchain; builds run it on $BUILDPLATFORM"
 
     @property
     def toolchain(self) -> str:

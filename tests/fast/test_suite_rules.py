@@ -15,9 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 SKIPPING = """
 import pytest
 
-@pytest.mark.parametrize("base", ["alpine"])
-def test_image(base):
-    pytest.skip("offline: it needs CPython built against musl, and none is built")
+@pytest.mark.parametrize("combo", ["go-alpine"])
+def test_every_debian_package_in_the_image_is_inventoried(combo):
+    pytest.skip("the alpine stand-in: it has no package database for a scanner to read")
 
 @pytest.mark.skipif(True, reason="the frobnicator is not installed")
 def test_unlisted_mark():
@@ -47,9 +47,9 @@ def run_pytest(
 
 
 def skipping_project(tmp_path: Path) -> Path:
-    # Laid out so its test ids are those tests/allowed_skips.py lists for python/alpine.
+    # Laid out so its test ids are those tests/allowed_skips.py lists for the alpine inventory.
     root = tmp_path / "project"
-    test_file = root / "tests" / "docker" / "test_python_image.py"
+    test_file = root / "tests" / "docker" / "test_inventory.py"
     test_file.parent.mkdir(parents=True)
     test_file.write_text(SKIPPING)
     (root / "pytest.ini").write_text("[pytest]\n")
@@ -75,15 +75,18 @@ def test_under_strict_skips_an_unlisted_skip_fails_and_a_listed_one_is_printed(
     assert ran.returncode == 1, out
     assert "2 failed, 1 skipped, 1 xfailed" in out, out
     assert (
-        "FAILED tests/docker/test_python_image.py::test_unlisted_mark - skipped, and this skip "
+        "FAILED tests/docker/test_inventory.py::test_unlisted_mark - skipped, and this skip "
         "is not allowed under STAGEKIT_STRICT_SKIPS=1 (tests/allowed_skips.py): the frobnicator "
         "is not installed"
     ) in out
-    assert "FAILED tests/docker/test_python_image.py::test_unlisted_call - skipped" in out
+    assert "FAILED tests/docker/test_inventory.py::test_unlisted_call - skipped" in out
     assert "not written yet" in out
     summary = out.split("allowed skips (1, tests/allowed_skips.py)", 1)[1]
-    assert "tests/docker/test_python_image.py::test_image[alpine]: offline: it needs" in summary
-    assert "allowed: python:3.13-alpine3.22 cannot be made offline" in summary
+    assert (
+        "tests/docker/test_inventory.py::test_every_debian_package_in_the_image_is_inventoried"
+        "[go-alpine]: the alpine stand-in: it has no package database"
+    ) in summary
+    assert "allowed: the alpine stand-in is busybox and musl made from Debian's" in summary
 
 
 def test_run_by_hand_every_skip_is_just_a_skip_with_its_reason(tmp_path: Path) -> None:

@@ -55,7 +55,7 @@ ARG SOURCE_DATE_EPOCH=0
 RUN --mount=type=cache,target=/root/.cache/uv \
     --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
     uv sync --locked --no-editable --no-dev \
- && find /app/.venv -path '*.dist-info/uv_cache.json' -delete \
+ && find /app/.venv -path '*.dist-info/uv_cache.json' -exec rm -f {} + \
  && sed -i '/uv_cache\.json,/d' /app/.venv/lib/python*/site-packages/*.dist-info/RECORD \
  && find /app -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
