@@ -6,7 +6,8 @@ tar under the state directory, so a layer is rebuilt only when its recipe change
 
 Kinds: ``DebianRoot`` here (a whole Debian root from ``mmdebstrap``: slim, build tools,
 Python); ``GoToolchain`` / ``RustToolchain`` in ``toolchains``; ``DebPackages``, ``Busybox`` and
-``AlpineRoot`` (packages unpacked one by one, the way distroless assembles images) in ``unpacked``.
+``AlpineRoot`` (packages unpacked one by one, the way distroless assembles images) in ``unpacked``;
+``MuslPython`` (CPython compiled against musl in a throwaway root) in ``muslpython``.
 """
 
 from __future__ import annotations

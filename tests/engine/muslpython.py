@@ -225,7 +225,7 @@ class MuslPython(Layer):
             )
             with LayerWriter(out) as writer:
                 writer.add_tree(result / "usr", "usr")
-            seconds = " ".join(
+            seconds = ", ".join(
                 line.removeprefix("musl-python: ")
                 for line in steps.read_text().splitlines()
                 if line.startswith("musl-python: ")
