@@ -11,6 +11,9 @@ from tests.engine.errors import StandinError
 from tests.engine.layers import BuildContext, Layer
 from tests.engine.tarlayer import LayerWriter
 
+# Generated Dockerfiles run Go and Rust on $BUILDPLATFORM and cross-compile.
+NATIVE_TOOLCHAIN = "the machine's own toolchain; builds run it on $BUILDPLATFORM"
+
 
 @dataclass(frozen=True)
 class GoToolchain(Layer):
@@ -19,7 +22,7 @@ class GoToolchain(Layer):
     version: str = ""
     goroot: str = ""
     revision: ClassVar[int] = 1
-    native_only: ClassVar[str] = "the machine's own toolchain; builds run it on $BUILDPLATFORM"
+    native_only: ClassVar[str] = NATIVE_TOOLCHAIN
 
     def build(self, ctx: BuildContext, out: Path) -> dict[str, str]:
         ctx.log(f"copying {self.goroot} ({self.version})")
@@ -49,7 +52,7 @@ class RustToolchain(Layer):
     proxies: tuple[str, ...] = ()
     settings_version: str = "12"
     revision: ClassVar[int] = 1
-    native_only: ClassVar[str] = "the machine's own toolchain; builds run it on $BUILDPLATFORM"
+    native_only: ClassVar[str] = NATIVE_TOOLCHAIN
 
     @property
     def toolchain(self) -> str:
