@@ -115,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _config_option(scaffolds)
     scaffolds.add_argument("--json", action="store_true", help="print the list as JSON")
+    scaffolds_sub = scaffolds.add_subparsers(dest="scaffolds_command", metavar="SUBCOMMAND")
+    export = scaffolds_sub.add_parser(
+        "export",
+        help="copy a scaffold out as a self-contained folder to start your own from",
+        description="Write the built-in or configured scaffold NAME to DEST with every link "
+        "resolved (stagekit's filters, the shared partials), ready for "
+        "`stagekit new --scaffold DEST`. DEST must not exist or be empty.",
+    )
+    export.add_argument("name", metavar="NAME", help="a built-in or configured scaffold name")
+    export.add_argument("dest", metavar="DEST", type=Path, help="folder to create")
+    _config_option(export)
 
     schema = sub.add_parser(
         "schema",
@@ -420,6 +431,16 @@ def cmd_scaffolds(args: argparse.Namespace) -> int:
     from stagekit.org.sources import list_scaffolds
 
     config = load_config(Path.cwd(), args.config)
+    if args.scaffolds_command == "export":
+        from stagekit.org.export import export
+
+        exported = export(args.name, args.dest, config.scaffolds)
+        print(
+            f"Exported scaffold {exported.name!r} to {exported.path}"
+            f" ({len(exported.files)} files); use it with"
+            f" `stagekit new --scaffold {exported.path}`"
+        )
+        return 0
     entries = list_scaffolds(config.scaffolds)
     if args.json:
         print(json.dumps([entry.to_json() for entry in entries], indent=2, ensure_ascii=False))
