@@ -47,10 +47,17 @@ def check_dependabot(path: Path) -> subprocess.CompletedProcess[str]:
 
 
 def shipped_workflows() -> dict[str, str]:
-    """Every workflow text stagekit ships: the scaffolds' templates and the docs' examples."""
+    """Every workflow text stagekit ships: the scaffolds' templates, the workflow partial they
+    share, and the docs' examples."""
+    scaffolds = REPO / "scaffolds"
     found = {
         str(p.relative_to(REPO)): p.read_text(encoding="utf-8")
-        for p in sorted((REPO / "scaffolds").glob("*/*/.github/workflows/*.yml"))
+        for p in sorted(
+            [
+                *scaffolds.glob("*/*/.github/workflows/*.yml"),
+                scaffolds / "templates" / "ci.yml.jinja",
+            ]
+        )
     }
     for doc in [*sorted((REPO / "docs").glob("*.md")), REPO / "README.md"]:
         for i, block in enumerate(re.findall(r"```ya?ml\n(.*?)```", doc.read_text(), re.S)):

@@ -144,6 +144,24 @@ def test_scaffold_content_is_a_shipped_revision(language: Language, tmp_path: Pa
         extract(language.value, version, tmp_path / version)  # verifies the archive's digest
 
 
+@pytest.mark.parametrize("language", list(Language))
+def test_the_current_revision_archive_renders_what_the_built_in_renders(
+    language: Language, tmp_path: Path
+) -> None:
+    """The archive holds the shared partials as files: BASE renders without stagekit's source."""
+    scaffold = builtin(language)
+    shipped = extract(language.value, scaffold.scaffold_version, tmp_path / "shipped")
+    assert not any(p.is_symlink() for p in shipped.rglob("*"))
+    renders = {}
+    for name, source in (("builtin", language.value), ("archive", str(shipped))):
+        (tmp_path / name).mkdir()
+        argv = ["new", str(tmp_path / name / "svc"), "--scaffold", source, "--no-input"]
+        assert main([*argv, "--owner", "o", "--config", os.devnull]) == 0
+        renders[name] = snapshot(tmp_path / name / "svc")
+        renders[name].pop(".stagekit.json")
+    assert renders["archive"] == renders["builtin"]
+
+
 def test_revision_1_0_0_rerenders_the_stagekit_0_1_0_fixture(tmp_path: Path) -> None:
     from stagekit.update.base import base_scaffold, render
     from stagekit.update.record import read_record

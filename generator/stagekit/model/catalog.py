@@ -25,6 +25,10 @@ from stagekit.model import Base, Language
 REQUIRED_KEYS = ("project_name", "description", "owner", "base", "version", "port", "_stagekit")
 REQUIRED_CATALOG_KEYS = ("language", "scaffold_version", "version_arg", "images", "debug_port")
 TEMPLATE_DIR = "{{cookiecutter.project_name}}"
+#: Where cookiecutter's own loader finds partials for ``{% include %}``, ``{% extends %}`` and
+#: ``{% import %}``, beside ``cookiecutter.json`` (its search path is ``.`` and ``../templates``,
+#: from the template folder).
+PARTIALS_DIR = "templates"
 
 
 @dataclass(frozen=True)

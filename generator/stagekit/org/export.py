@@ -1,9 +1,11 @@
 """``stagekit scaffolds export``: a scaffold copied out as a self-contained folder to start from.
 
 The built-in scaffolds reach shared material through relative symlinks (``local_extensions.py``
-into stagekit's filters), which a plain copy breaks. The export reads through every link, so the
-copy holds real files only. The copy is validated as ``stagekit new --scaffold`` would validate
-it, in a staging folder beside DEST that is moved into place only when everything succeeded.
+into stagekit's filters, ``templates/*`` to the partials the three scaffolds share), which a plain
+copy breaks. The export reads through every link, so the copy holds real files only: the partials
+land in ``templates/``, where cookiecutter's own loader looks for them. The copy is validated as
+``stagekit new --scaffold`` would validate it, in a staging folder beside DEST that is moved into
+place only when everything succeeded.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from typing import Any
 from stagekit.contract import BAKE_FILE, BAKE_OVERRIDE_FILE, BUILD_ARG_NAME, BUILD_ARGS_FILE
 from stagekit.errors import ConfigError
 from stagekit.filters import hcl_str
-from stagekit.model.catalog import TEMPLATE_DIR, Scaffold
+from stagekit.model.catalog import PARTIALS_DIR, TEMPLATE_DIR, Scaffold
 from stagekit.model.config import OrgConfig
 
 
@@ -61,6 +61,39 @@ def bake_targets(bake_file_text: str) -> list[str]:
     return list(dict.fromkeys(_BAKE_TARGET.findall(bake_file_text)))
 
 
+def scaffold_bake_targets(scaffold: Scaffold) -> list[str] | None:
+    """The public targets a scaffold's docker-bake.hcl declares; None when it has none.
+
+    The targets may be declared in a partial the template extends or includes (the built-in
+    scaffolds share their bake file), so those are read too, looked up where cookiecutter's
+    loader looks.
+    """
+    from jinja2 import Environment, TemplateSyntaxError, meta
+
+    template_dir = scaffold.path / TEMPLATE_DIR
+    search = (template_dir, scaffold.path / PARTIALS_DIR)
+    bake = template_dir / BAKE_FILE
+    if not bake.is_file():
+        return None
+    texts: list[str] = []
+    pending, seen = [bake], set[Path]()
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        text = path.read_text(encoding="utf-8")
+        texts.append(text)
+        try:
+            names = meta.find_referenced_templates(Environment().parse(text))
+        except TemplateSyntaxError:
+            continue  # cookiecutter names the error when it renders
+        for name in filter(None, names):  # None: a name computed at render time
+            found = [folder / name for folder in search if (folder / name).is_file()]
+            pending += found[:1]  # the first folder that has it, as the loader picks
+    return bake_targets("\n".join(texts))
+
+
 def read_build_args(project: Path) -> dict[str, str]:
     """A project's ``build-args.env`` (what ``stagekit smoke`` passes as ``--build-arg``)."""
     path = project / BUILD_ARGS_FILE
@@ -89,9 +122,8 @@ def network_files(scaffold: Scaffold, config: OrgConfig) -> tuple[dict[str, str]
     files: dict[str, str] = {}
     if args:
         files[BUILD_ARGS_FILE] = build_args_file(args, config.files)
-    bake = scaffold.path / TEMPLATE_DIR / BAKE_FILE
-    if bake.is_file() and (args or network.ca_bundle is not None):
-        targets = bake_targets(bake.read_text(encoding="utf-8"))
+    targets = scaffold_bake_targets(scaffold)
+    if targets is not None and (args or network.ca_bundle is not None):
         files[BAKE_OVERRIDE_FILE] = bake_override_file(targets, args, network.ca_bundle)
     record: dict[str, Any] = {"build_args": args}
     if network.ca_bundle is not None:
