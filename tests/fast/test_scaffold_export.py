@@ -44,6 +44,8 @@ def test_an_export_renders_what_the_built_in_renders_and_passes_lint(
     exported = tmp_path / "team"
     links = [p for p in exported.rglob("*") if p.is_symlink()]
     assert links == [], "an export holds real files only"
+    partials = sorted(p.name for p in (exported / "templates").iterdir())
+    assert "Makefile.jinja" in partials, "the shared partials sit where cookiecutter's loader looks"
 
     builtin = files_of(new(tmp_path, tmp_path / "builtin" / "demo-svc", "--lang", lang))
     ours = new(tmp_path, tmp_path / "exported" / "demo-svc", "--scaffold", str(exported))
