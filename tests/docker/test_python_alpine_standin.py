@@ -6,8 +6,9 @@ environment and command, the configure line (shared libpython, loadable SQLite e
 ensurepip), the build dependencies that decide which standard-library extension modules exist
 (bzip2-dev, gdbm-dev, libffi-dev, linux-headers, ncurses-dev, openssl-dev, readline-dev,
 sqlite-dev, tcl-dev and tk-dev, util-linux-dev, xz-dev, zlib-dev, bluez-dev) and its runtime
-packages (ca-certificates, tzdata). The stand-in's Python is asked the same questions; only the
-exceptions listed here, each with its reason, may differ (docs/test-engine.md).
+packages (ca-certificates, tzdata; ncurses-terminfo-base comes with ncurses). The stand-in's
+Python is asked the same questions; only the exceptions listed here, each with its reason, may
+differ (docs/test-engine.md).
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ for name in sorted(sys.stdlib_module_names):
         importlib.import_module(name)
     except Exception as exc:
         failed[name] = f"{type(exc).__name__}: {exc}"
-import socket, sqlite3, zoneinfo
+import curses, socket, sqlite3, zoneinfo
 paths = ssl.get_default_verify_paths()
+curses.setupterm("xterm-256color", 1)
 print(json.dumps({
     "version": sys.version.split()[0],
     "failed": failed,
@@ -103,6 +105,7 @@ print(json.dumps({
     "sqlite_extensions": hasattr(sqlite3.Connection, "enable_load_extension"),
     "bluetooth": hasattr(socket, "AF_BLUETOOTH"),
     "zone": str(zoneinfo.ZoneInfo("Europe/Berlin")),
+    "colors": curses.tigetnum("colors"),
     "bin": sorted(os.listdir("/usr/local/bin")),
     "glibc": [p for p in ("/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libc.so.6",
                           "/usr/lib/x86_64-linux-gnu/libc.so.6") if os.path.exists(p)],
@@ -170,4 +173,5 @@ def test_the_libraries_behind_the_modules_are_there(probe: dict[str, Any]) -> No
     assert probe["sqlite_extensions"], "built without --enable-loadable-sqlite-extensions"
     assert probe["bluetooth"], "socket.AF_BLUETOOTH is missing (bluez headers)"
     assert probe["zone"] == "Europe/Berlin"  # tzdata, as the official image installs it
+    assert probe["colors"] == 256  # terminfo in /etc/terminfo, as ncurses-terminfo-base has it
     assert set(probe["bin"]) == OFFICIAL_BIN

@@ -201,7 +201,10 @@ step libuuid libuuid
 step gdbm gdbm
 wait "$lane"
 step python python
-# What the image gets: the install, and the time zones Alpine's tzdata package provides.
-mkdir -p "$OUT/usr/share"
+# What the image gets: the install, the time zones Alpine's tzdata package provides, and the
+# common terminal descriptions where Alpine's ncurses-terminfo-base keeps them (Debian's
+# ncurses-base set: xterm, linux, vt100, screen, ...; curses' setupterm needs them).
+mkdir -p "$OUT/usr/share" "$OUT/etc"
 cp -a /usr/local "$OUT/usr/"
 cp -a /usr/share/zoneinfo "$OUT/usr/share/"
+cp -a /usr/share/terminfo "$OUT/etc/terminfo"

@@ -178,7 +178,8 @@ def _sha256(path: Path) -> str:
 
 @dataclass(frozen=True)
 class MuslPython(Layer):
-    """``/usr/local`` of python:3.13-alpine (and ``/usr/share/zoneinfo``), built with musl.
+    """``/usr/local`` of python:3.13-alpine, built with musl, with ``/usr/share/zoneinfo`` and
+    ``/etc/terminfo`` (what the official image's tzdata and ncurses-terminfo-base give).
 
     Facts: ``python_version`` and ``python_sha256`` (the tarball's, which is upstream's
     ``Python-X.Y.Z.tar.xz``: the official image's ``PYTHON_SHA256``), and the build's
@@ -224,6 +225,7 @@ class MuslPython(Layer):
                 timeout=MMDEBSTRAP_TIMEOUT * 2,
             )
             with LayerWriter(out) as writer:
+                writer.add_tree(result / "etc", "etc")
                 writer.add_tree(result / "usr", "usr")
             seconds = ", ".join(
                 line.removeprefix("musl-python: ")
