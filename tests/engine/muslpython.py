@@ -26,7 +26,7 @@ from typing import ClassVar
 from tests.engine.errors import StandinError
 from tests.engine.layers import MMDEBSTRAP_TIMEOUT, SUITE, BuildContext, Layer, apt_sources, mirror
 from tests.engine.tarlayer import LayerWriter
-from tests.engine.util import run
+from tests.engine.util import file_sha256, run
 
 SCRIPT = Path(__file__).with_name("musl-python.sh")
 DOWNLOAD_TIMEOUT = 300
@@ -144,7 +144,7 @@ def _script_digest() -> str:
 def fetch_source(source: Source, folder: Path) -> Path:
     """``source`` in ``folder``: downloaded once, checked against its pinned SHA-256."""
     target = folder / source.file
-    if target.exists() and _sha256(target) == source.sha256:
+    if target.exists() and file_sha256(target) == source.sha256:
         return target
     folder.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
@@ -157,7 +157,7 @@ def fetch_source(source: Source, folder: Path) -> Path:
     except (urllib.error.URLError, OSError) as exc:
         partial.unlink(missing_ok=True)
         raise StandinError(f"cannot download {source.url()}: {exc}") from exc
-    found = _sha256(partial)
+    found = file_sha256(partial)
     if found != source.sha256:
         partial.unlink(missing_ok=True)
         raise StandinError(
@@ -166,14 +166,6 @@ def fetch_source(source: Source, folder: Path) -> Path:
         )
     partial.rename(target)
     return target
-
-
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import subprocess
 import time
@@ -95,3 +96,9 @@ def start_detached(command: list[str], log: Path) -> None:
             check=True,
             close_fds=True,
         )
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's content (hex), read in chunks: layer tars run to a gigabyte."""
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()

