@@ -52,5 +52,5 @@ BAKE_DEFAULT_TARGETS = (Stage.RELEASE.value,)
 
 #: The Makefile's targets: one per stage, then the conveniences.
 MAKE_TARGETS = (*(stage.value for stage in Stage), "run", "smoke", "lint", "clean")
-#: The targets the CI workflow builds with docker/build-push-action.
+#: The targets the CI workflow builds (docker/bake-action, or docker/build-push-action).
 CI_TARGETS = (Stage.TEST.value, Stage.RELEASE.value)

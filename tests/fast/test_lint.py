@@ -94,12 +94,16 @@ GOOD: dict[str, str] = {
         variable "VERSION" {
           default = "0.1.0"
         }
+        variable "CA_BUNDLE" {
+          default = ""
+        }
         group "default" {
           targets = ["release"]
         }
         target "_common" {
           context = "."
           args = { VERSION = VERSION }
+          secret = CA_BUNDLE != "" ? ["id=ca_bundle,src=${CA_BUNDLE}"] : []
         }
         target "test" {
           inherits = ["_common"]
@@ -383,6 +387,21 @@ BAD_CASES: list[tuple[str, str, Callable[[str], str], str]] = [
         "default",
     ),
     ("bake", "docker-bake.hcl", lambda t: t.replace("}\n", "", 1), "bake --print"),
+    (
+        "bake",
+        "docker-bake.hcl",
+        lambda t: t.replace(
+            'CA_BUNDLE != "" ? ["id=ca_bundle,src=${CA_BUNDLE}"]',
+            'true ? ["id=ca_bundle,src=docker-bake.hcl"]',
+        ),
+        "although CA_BUNDLE is unset",
+    ),
+    (
+        "bake",
+        "docker-bake.hcl",
+        lambda t: t.replace('CA_BUNDLE != "" ?', "false ?"),
+        "with CA_BUNDLE set, target(s) test, debug, release lack",
+    ),
     ("makefile", "Makefile", lambda t: t.replace("clean:", "tidy:"), "make clean does nothing"),
     (
         "makefile",
@@ -462,6 +481,84 @@ def test_each_check_fails_on_known_bad_input(
         report
     )
     assert all(f.check == check for f in report.findings)
+
+
+BAKE_MAKEFILE = """\
+    DOCKER ?= docker
+    CA_BUNDLE ?=
+    export CA_BUNDLE
+    BAKE = $(DOCKER) buildx bake -f docker-bake.hcl
+    .PHONY: build test debug release run smoke lint clean
+    build:
+    \t$(BAKE) build
+    test:
+    \t$(BAKE) test
+    debug:
+    \t$(BAKE) --load debug
+    \t$(DOCKER) run --rm -p 127.0.0.1:40000:40000 demo-svc:debug
+    release:
+    \t$(BAKE) --load release
+    run: release
+    \t$(DOCKER) run --rm --read-only -p 127.0.0.1:8080:8080 demo-svc
+    smoke: release
+    \t$(DOCKER) run -d --read-only -p 127.0.0.1::8080 demo-svc
+    lint:
+    \tstagekit lint .
+    clean:
+    \t-$(DOCKER) image rm demo-svc
+    """
+
+BAKE_WORKFLOW = """\
+    name: ci
+    on: [push]
+    jobs:
+      image:
+        runs-on: ubuntu-latest
+        steps:
+          - uses: actions/checkout@v4
+          - uses: docker/bake-action@v6
+            with:
+              source: .
+              targets: test
+              set: |
+                test.cache-from=type=gha,scope=test
+                test.cache-to=type=gha,scope=test,mode=max
+          - uses: docker/bake-action@v6
+            with:
+              source: .
+              targets: release
+              load: true
+              set: |
+                *.cache-from=type=gha
+                *.cache-to=type=gha,mode=max
+          - run: make smoke-image
+    """
+
+
+def test_a_makefile_that_builds_through_bake_passes(good: Path) -> None:
+    """Build arguments and the CA secret are then bake's: check_bake judges them."""
+    (good / "Makefile").write_text(textwrap.dedent(BAKE_MAKEFILE), encoding="utf-8")
+    assert run(good, "makefile").findings == []
+    assert run(good, "bake").findings == []
+
+
+def test_a_workflow_that_builds_through_bake_action(good: Path) -> None:
+    workflow = good / ".github/workflows/ci.yml"
+    workflow.write_text(textwrap.dedent(BAKE_WORKFLOW), encoding="utf-8")
+    assert run(good, "workflow").findings == []
+    workflow.write_text(
+        textwrap.dedent(BAKE_WORKFLOW).replace("*.cache-from=type=gha", "*.cache-from=type=local"),
+        encoding="utf-8",
+    )
+    found = run(good, "workflow").findings
+    assert [(f.severity, f.message) for f in found] == [
+        ("warning", "the build of target 'release' has no cache-from/cache-to type=gha")
+    ]
+    workflow.write_text(
+        textwrap.dedent(BAKE_WORKFLOW).replace("targets: test", "targets: lint"), encoding="utf-8"
+    )
+    found = run(good, "workflow").findings
+    assert any("builds target 'test'" in f.message and f.severity == "error" for f in found)
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -19,6 +20,7 @@ from stagekit.model import Base, Language
 from stagekit.model.answers import defaults, validate
 from stagekit.model.catalog import builtin
 from stagekit.new.render import generate
+from stagekit.org.project_files import bake_override_file, bake_targets
 
 from tests.helpers import NASTY, cookiecutter_cli, files_of, hadolint_binary, render_project
 
@@ -107,29 +109,63 @@ def test_bake_file_parses_with_free_text_in_it(tmp_path: Path, lang: str) -> Non
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_makefile_targets_ca_secret_and_loopback_ports(tmp_path: Path, lang: str) -> None:
+def test_makefile_builds_through_bake_with_ca_secret_and_loopback_ports(
+    tmp_path: Path, lang: str
+) -> None:
+    """The Makefile is a front to docker-bake.hcl: every build is a bake command, and the
+    build arguments and the CA secret bake resolves come from the Makefile's variables."""
+    docker = buildx()
+    if docker is None:
+        pytest.skip("docker buildx is not installed")
     project = render_project(tmp_path, lang)
     debug_port = builtin(Language(lang)).debug_port
 
-    def dry_run(*args: str) -> str:
+    def make(*args: str) -> str:
         result = subprocess.run(
-            ["make", "-n", *args],
+            ["make", "--no-print-directory", *args],
             cwd=project,
             capture_output=True,
             text=True,
             timeout=60,
             check=False,
+            env={k: v for k, v in os.environ.items() if k != "CA_BUNDLE"},
         )
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    assert "docker buildx build" in dry_run(*MAKE_TARGETS)
-    without = dry_run("test")
-    assert "--secret" not in without and "src=" not in without, without
-    with_ca = dry_run("test", "CA_BUNDLE=/tmp/ca.pem")
-    assert "--secret id=ca_bundle,src=/tmp/ca.pem" in with_ca, with_ca
-    debug = dry_run("debug")
+    dry = make("-n", *MAKE_TARGETS)
+    assert "docker buildx bake -f docker-bake.hcl" in dry and "docker buildx build" not in dry
+    assert "--build-arg" not in dry, "build arguments are bake's, not the Makefile's"
+
+    def resolved(*args: str) -> dict[str, Any]:
+        targets: dict[str, Any] = json.loads(make("-s", *args, "BAKE_FLAGS=--print"))["target"]
+        return targets
+
+    plain = resolved("test", "VERSION=9.9.9", "SOURCE_DATE_EPOCH=1700000000")["test"]
+    assert plain["args"]["VERSION"] == "9.9.9"
+    assert plain["args"]["CREATED"] == "2023-11-14T22:13:20Z"
+    assert "secret" not in plain, "no CA secret unless CA_BUNDLE is set"
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
+    with_ca = resolved("test", f"CA_BUNDLE={ca}")["test"]
+    assert with_ca["secret"] == [f"id=ca_bundle,src={ca}"]
+    release = resolved("release", "IMAGE=example/app", "VERSION=2.0.0")["release"]
+    assert release["tags"] == ["example/app:2.0.0", "example/app:latest"]
+    debug = make("-n", "debug")
     assert f"-p 127.0.0.1:{debug_port}:{debug_port}" in debug and "0.0.0.0" not in debug
+    # An org's network settings, as stagekit new writes them, reach every build make runs.
+    targets = bake_targets((project / "docker-bake.hcl").read_text())
+    override = bake_override_file(targets, {"HTTPS_PROXY": "http://proxy.example:3128"}, None)
+    (project / "docker-bake.override.hcl").write_text(override)
+    for stage in ("build", "test", "release"):  # `make debug` goes on to run the image
+        args = resolved(stage)[stage]["args"]
+        assert args["HTTPS_PROXY"] == "http://proxy.example:3128" and "VERSION" in args
+    # ... and so does the org's CA bundle, unless `make CA_BUNDLE=...` names another.
+    (project / "docker-bake.override.hcl").write_text(bake_override_file(targets, {}, ca))
+    assert resolved("test")["test"]["secret"] == [f"id=ca_bundle,src={ca}"]
+    other = tmp_path / "other.pem"
+    other.write_text("")
+    assert resolved("test", f"CA_BUNDLE={other}")["test"]["secret"] == [f"id=ca_bundle,src={other}"]
     compose = yaml.safe_load((project / "compose.yaml").read_text())
     app, dbg = compose["services"]["app"], compose["services"]["debug"]
     assert app["read_only"] is True and app["cap_drop"] == ["ALL"]

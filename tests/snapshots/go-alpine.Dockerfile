@@ -3,12 +3,14 @@
 #   test     go vet + go test: `docker buildx build --target test .` fails when a test fails
 #   debug    the binary without optimisations, run under delve on port 40000 (never the default)
 #   release  the default target: the binary, the CA bundle and passwd/group on alpine
+# Each stage starts under a `# ==== N/4` banner; helper stages sit just before their first user.
 # Builds that fetch modules through a TLS-intercepting proxy take its CA bundle as a secret:
 #   docker buildx build --secret id=ca_bundle,src=/path/to/ca-bundle.crt .
 
 ARG GO_VERSION=1.26
 ARG DELVE_VERSION=v1.27.2
 
+# ==== 1/4 build ==================================================================================
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-trixie AS build
 # An org config's module proxy settings (docs: build-args.env); unset when not passed.
 ARG GOPROXY GOSUMDB GOPRIVATE GONOSUMDB
@@ -37,6 +39,15 @@ RUN --mount=type=cache,target=/go/pkg/mod \
       -o /out/usr/local/bin/demo-svc ./cmd/demo-svc \
  && find /out -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
+# ==== 2/4 test ===================================================================================
+FROM build AS test
+ARG GOPROXY GOSUMDB GOPRIVATE GONOSUMDB
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
+    go vet ./... && go test ./...
+
+# ==== 3/4 debug, after its helper stages rootfs, delve and debug-build ===========================
 # The run-time files every base gets besides the binary: a numeric non-root user and the CA
 # bundle. A stage of its own, so that no CA secret mounted in the build steps can land in it.
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-trixie AS rootfs
@@ -47,13 +58,6 @@ RUN mkdir -p /rootfs/etc/ssl/certs \
       'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' > /rootfs/etc/passwd \
  && printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' > /rootfs/etc/group \
  && find /rootfs -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
-
-FROM build AS test
-ARG GOPROXY GOSUMDB GOPRIVATE GONOSUMDB
-RUN --mount=type=cache,target=/go/pkg/mod \
-    --mount=type=cache,target=/root/.cache/go-build \
-    --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
-    go vet ./... && go test ./...
 
 # delve, built for the target platform; apart from the sources, so it is built only once.
 FROM --platform=$BUILDPLATFORM golang:${GO_VERSION}-trixie AS delve
@@ -100,6 +104,7 @@ ENTRYPOINT ["/usr/local/bin/dlv", "exec", "/usr/local/bin/demo-svc", \
             "--headless", "--listen=:40000", "--api-version=2", \
             "--accept-multiclient", "--continue", "--"]
 
+# ==== 4/4 release, the default target: it stays last =============================================
 FROM alpine:3.22 AS release
 ARG VERSION=0.1.0
 ARG REVISION=unknown

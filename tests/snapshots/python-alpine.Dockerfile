@@ -5,12 +5,14 @@
 #            fails when a test fails
 #   debug    the app under debugpy, listening on port 5678 (never the default target)
 #   release  the default target: the venv on the python alpine image it was built on
+# Each stage starts under a `# ==== N/4` banner; helper stages sit just before their first user.
 # Builds that download packages through a TLS-intercepting proxy take its CA bundle as a secret:
 #   docker buildx build --secret id=ca_bundle,src=/path/to/ca-bundle.crt .
 
 ARG PYTHON_VERSION=3.13
 ARG UV_VERSION=0.13.9
 
+# ==== 1/4 build ==================================================================================
 FROM python:${PYTHON_VERSION}-alpine3.22 AS build
 # An org config's package index (build-args.env); unset when not passed.
 ARG PIP_INDEX_URL UV_INDEX_URL
@@ -53,6 +55,18 @@ RUN --mount=type=cache,target=/root/.cache/uv \
  && sed -i '/uv_cache\.json,/d' /app/.venv/lib/python*/site-packages/*.dist-info/RECORD \
  && find /app -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
+# ==== 2/4 test ===================================================================================
+FROM build AS test
+ARG PIP_INDEX_URL UV_INDEX_URL
+# The dev dependency group (ruff, pytest, httpx2) joins the venv in this stage only.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
+    uv sync --locked --no-editable \
+ && ruff check . \
+ && ruff format --check . \
+ && python -m pytest -p no:cacheprovider
+
+# ==== 3/4 debug, after its helper stages rootfs and debug-build ==================================
 # The run-time files every base gets besides the app: a numeric non-root user with a real home
 # and the CA bundle, in a stage of their own so that no CA secret of the build steps lands there.
 FROM python:${PYTHON_VERSION}-alpine3.22 AS rootfs
@@ -64,16 +78,6 @@ RUN mkdir -p /rootfs/etc/ssl/certs /rootfs/home/nonroot \
  && printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' > /rootfs/etc/group \
  && chown 65532:65532 /rootfs/home/nonroot \
  && find /rootfs -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
-
-FROM build AS test
-ARG PIP_INDEX_URL UV_INDEX_URL
-# The dev dependency group (ruff, pytest, httpx2) joins the venv in this stage only.
-RUN --mount=type=cache,target=/root/.cache/uv \
-    --mount=type=secret,id=ca_bundle,target=/etc/ssl/certs/ca-certificates.crt,required=false \
-    uv sync --locked --no-editable \
- && ruff check . \
- && ruff format --check . \
- && python -m pytest -p no:cacheprovider
 
 # An editable install: the debugger reports /src/src/... paths, which an IDE maps to the checkout.
 FROM build AS debug-build
@@ -100,6 +104,7 @@ USER 65532:65532
 ENTRYPOINT ["/app/.venv/bin/python", "-m", "debugpy", \
             "--listen", "0.0.0.0:5678", "-m", "demo_svc"]
 
+# ==== 4/4 release, the default target: it stays last =============================================
 FROM python:${PYTHON_VERSION}-alpine3.22 AS release
 ARG VERSION=0.1.0
 ARG REVISION=unknown

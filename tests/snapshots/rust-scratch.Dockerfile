@@ -4,11 +4,13 @@
 #            `docker buildx build --target test .` fails when a test fails
 #   debug    the binary with debug info, under gdbserver on port 2345 (never the default)
 #   release  the default target: the binary, the CA bundle and passwd/group on scratch
+# Each stage starts under a `# ==== N/4` banner; helper stages sit just before their first user.
 # Builds that fetch crates through a TLS-intercepting proxy take its CA bundle as a secret:
 #   docker buildx build --secret id=ca_bundle,src=/path/to/ca-bundle.crt .
 
 ARG RUST_VERSION=1.95
 
+# ==== 1/4 build, after its helper stage recipe ===================================================
 # The dependency recipe (docker/cargo-recipe.sh): Cargo.toml and Cargo.lock with the project's
 # own name, version and description replaced by fixed values, so that renaming the package,
 # bumping its version or editing a comment does not rebuild every dependency.
@@ -86,17 +88,7 @@ RUN target="$(cat /etc/rust-target)" \
  && cp "target/$target/release/demo-svc" /out/usr/local/bin/ \
  && find /out -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
-# The run-time files every base gets besides the binary: a numeric non-root user and the CA
-# bundle. A stage of its own, so that no CA secret mounted in the build steps can land in it.
-FROM --platform=$BUILDPLATFORM rust:${RUST_VERSION}-trixie AS rootfs
-ARG SOURCE_DATE_EPOCH=0
-RUN mkdir -p /rootfs/etc/ssl/certs \
- && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt \
- && printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' \
-      'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' > /rootfs/etc/passwd \
- && printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' > /rootfs/etc/group \
- && find /rootfs -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
-
+# ==== 2/4 test ===================================================================================
 # Tests, lints and the debug build share one cache-mounted target dir for the dev profile: the
 # dependencies are compiled once and survive source changes; `cargo test` builds the debug
 # binary too, so building the debug stage after the test stage costs nearly nothing.
@@ -107,6 +99,18 @@ RUN --mount=type=cache,target=/target-dev \
  && cargo fmt --check \
  && cargo clippy --locked --all-targets -- -D warnings \
  && cargo test --locked
+
+# ==== 3/4 debug, after its helper stages rootfs and debug-build ==================================
+# The run-time files every base gets besides the binary: a numeric non-root user and the CA
+# bundle. A stage of its own, so that no CA secret mounted in the build steps can land in it.
+FROM --platform=$BUILDPLATFORM rust:${RUST_VERSION}-trixie AS rootfs
+ARG SOURCE_DATE_EPOCH=0
+RUN mkdir -p /rootfs/etc/ssl/certs \
+ && cp /etc/ssl/certs/ca-certificates.crt /rootfs/etc/ssl/certs/ca-certificates.crt \
+ && printf '%s\n' 'root:x:0:0:root:/root:/sbin/nologin' \
+      'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' > /rootfs/etc/passwd \
+ && printf '%s\n' 'root:x:0:' 'nonroot:x:65532:' > /rootfs/etc/group \
+ && find /rootfs -exec touch -h -d "@${SOURCE_DATE_EPOCH}" {} +
 
 FROM build AS debug-build
 ARG TARGETARCH
@@ -144,6 +148,7 @@ USER 65532:65532
 ENTRYPOINT ["/usr/bin/gdbserver", "--no-disable-randomization", \
             "0.0.0.0:2345", "/usr/local/bin/demo-svc"]
 
+# ==== 4/4 release, the default target: it stays last =============================================
 FROM scratch AS release
 ARG VERSION=0.1.0
 ARG REVISION=unknown

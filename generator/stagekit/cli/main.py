@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from stagekit import __version__
-from stagekit.contract import BUILD_ARGS_FILE, RECORD_FILE
+from stagekit.contract import BAKE_OVERRIDE_FILE, BUILD_ARGS_FILE, RECORD_FILE
 from stagekit.errors import (
     EXIT_BROKEN_PIPE,
     EXIT_CHECK_FAILED,
@@ -416,7 +416,10 @@ def _print_network(project: Path) -> None:
     network = record.get("network") or {}
     names = sorted(network.get("build_args") or {})
     if names:
-        print(f"Build arguments in {BUILD_ARGS_FILE} (Makefile, bake, smoke): {', '.join(names)}")
+        where = [f"{BUILD_ARGS_FILE} (smoke)"]
+        if (project / BAKE_OVERRIDE_FILE).is_file():
+            where.insert(0, f"{BAKE_OVERRIDE_FILE} (bake, make)")
+        print(f"Build arguments in {' and '.join(where)}: {', '.join(names)}")
     if network.get("not_declared"):
         print(
             "Not passed (the scaffold's Dockerfile declares no ARG for them): "

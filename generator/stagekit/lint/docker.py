@@ -10,6 +10,7 @@ import ipaddress
 import json
 import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from stagekit.contract import (
@@ -231,6 +232,7 @@ def check_bake(ctx: LintContext) -> list[Finding]:
                 f"target {BAKE_MULTI_TARGET!r} lacks platform(s) {', '.join(missing)}",
             )
         )
+    findings += _bake_ca_secret(ctx, docker, targets)
     default = ctx.run([docker, "buildx", "bake", "-f", BAKE_FILE, "--print"])
     try:
         default_targets = sorted(json.loads(default.stdout).get("target", {}))
@@ -244,6 +246,52 @@ def check_bake(ctx: LintContext) -> list[Finding]:
                 None,
                 f"group 'default' must build exactly {list(BAKE_DEFAULT_TARGETS)}, "
                 f"not {default_targets}",
+            )
+        )
+    return findings
+
+
+def _bake_ca_secret(ctx: LintContext, docker: str, unset: Mapping[str, Any]) -> list[Finding]:
+    """Every stage target mounts the ``ca_bundle`` secret when CA_BUNDLE is set, and none when
+    it is unset (bake's targets as ``--print`` shows them without it: ``unset``)."""
+
+    def secrets(target: Mapping[str, Any]) -> str:
+        return " ".join(str(s) for s in target.get("secret") or [])
+
+    findings = [
+        Finding(
+            "bake",
+            BAKE_FILE,
+            None,
+            f"target {name!r} mounts the ca_bundle secret although CA_BUNDLE is unset",
+        )
+        for name in BAKE_STAGE_TARGETS
+        if "id=ca_bundle" in secrets(unset.get(name, {}))
+    ]
+    with tempfile.TemporaryDirectory(prefix="stagekit-lint-") as folder:
+        ca = Path(folder, "ca-certificates.crt")
+        ca.touch()  # bake stats a secret's file even to --print
+        result = ctx.run(
+            [docker, "buildx", "bake", "-f", BAKE_FILE, "--print", *BAKE_STAGE_TARGETS],
+            env={"CA_BUNDLE": str(ca)},
+        )
+    try:
+        with_ca = json.loads(result.stdout).get("target", {}) if result.returncode == 0 else {}
+    except (ValueError, AttributeError):
+        with_ca = {}
+    lacking = [
+        name
+        for name in BAKE_STAGE_TARGETS
+        if f"id=ca_bundle,src={ca}" not in secrets(with_ca.get(name, {}))
+    ]
+    if lacking:
+        findings.append(
+            Finding(
+                "bake",
+                BAKE_FILE,
+                None,
+                f"with CA_BUNDLE set, target(s) {', '.join(lacking)} lack the secret "
+                f'id=ca_bundle,src=${{CA_BUNDLE}} (secret = CA_BUNDLE != "" ? [...] : [])',
             )
         )
     return findings

@@ -53,12 +53,15 @@ _JINJA = (
 # --- 5. Makefile ------------------------------------------------------------------------------
 
 _BUILD_COMMAND = re.compile(r"\bdocker\s+(?:buildx\s+)?build\b")
+#: ``docker buildx bake``: the build arguments and the CA secret are the bake file's (check_bake).
+_BAKE_COMMAND = re.compile(r"\bdocker\s+buildx\s+bake\b")
 _RUN_COMMAND = re.compile(r"\bdocker\s+(?:container\s+)?run\b")
 
 
 def check_makefile(ctx: LintContext) -> list[Finding]:
-    """``make -n`` of every target succeeds; builds pass the CA secret only when CA_BUNDLE is set;
-    ``docker run`` publishes ports on 127.0.0.1 only."""
+    """``make -n`` of every target succeeds; it builds (through bake, or with ``docker build``
+    commands that pass the CA secret only when CA_BUNDLE is set); ``docker run`` publishes ports
+    on 127.0.0.1 only."""
     ctx.file(MAKEFILE)
     make = ctx.tool("make")
     findings: list[Finding] = []
@@ -74,13 +77,13 @@ def check_makefile(ctx: LintContext) -> list[Finding]:
         else:
             printed.extend(result.stdout.splitlines())
     build_lines = [line for line in printed if _BUILD_COMMAND.search(line)]
-    if not build_lines:
+    if not build_lines and not any(_BAKE_COMMAND.search(line) for line in printed):
         findings.append(
             Finding(
                 "makefile",
                 MAKEFILE,
                 None,
-                "make -n build/test/debug/release prints no docker build command",
+                "make -n build/test/debug/release prints no docker build or bake command",
                 "warning",
             )
         )
@@ -211,7 +214,7 @@ def check_workflow(ctx: LintContext) -> list[Finding]:
         if not isinstance(jobs, Mapping) or not jobs:
             add("the workflow has no jobs")
             continue
-        build_targets: dict[str, Mapping[str, Any]] = {}
+        build_targets: dict[str, tuple[str, str]] = {}
         for job_name, job in jobs.items():
             if not isinstance(job, Mapping):
                 add(f"job {job_name}: not a mapping")
@@ -231,20 +234,43 @@ def check_workflow(ctx: LintContext) -> list[Finding]:
                 uses = str(step.get("uses", ""))
                 if uses and not uses.startswith(("./", "docker://")) and "@" not in uses:
                     add(f"job {job_name}, step {number}: action {uses!r} is not pinned (@v…)")
-                if uses.startswith("docker/build-push-action@"):
-                    options = step.get("with") or {}
-                    build_targets[str(options.get("target", ""))] = options
+                options = step.get("with") or {}
+                if isinstance(options, Mapping):
+                    build_targets.update(ci_builds(uses, options))
         for target in CI_TARGETS:
-            options = build_targets.get(target)
-            if options is None:
-                add(f"no docker/build-push-action step builds target {target!r}")
-            elif "type=gha" not in str(options.get("cache-from", "")) or "type=gha" not in str(
-                options.get("cache-to", "")
-            ):
+            caches = build_targets.get(target)
+            if caches is None:
+                add(
+                    f"no docker/bake-action (or docker/build-push-action) step builds target "
+                    f"{target!r}"
+                )
+            elif not all("type=gha" in cache for cache in caches):
                 add(
                     f"the build of target {target!r} has no cache-from/cache-to type=gha", "warning"
                 )
     return findings
+
+
+def ci_builds(uses: str, options: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    """The targets a workflow step builds, each with its cache-from and cache-to settings.
+
+    docker/bake-action names bake targets (a list, comma or newline separated) and sets caches
+    with ``set: <target>.cache-from=…`` (or ``*.cache-from``); docker/build-push-action builds
+    one Dockerfile ``target`` with ``cache-from``/``cache-to`` inputs.
+    """
+    if uses.startswith("docker/build-push-action@"):
+        caches = (str(options.get("cache-from", "")), str(options.get("cache-to", "")))
+        return {str(options.get("target", "")): caches}
+    if not uses.startswith("docker/bake-action@"):
+        return {}
+    targets = [t for t in re.split(r"[,\s]+", str(options.get("targets", ""))) if t]
+    settings = [s.strip() for s in str(options.get("set", "")).splitlines()]
+
+    def cache(target: str, key: str) -> str:
+        prefixes = (f"{target}.{key}=", f"*.{key}=")
+        return " ".join(s.partition("=")[2] for s in settings if s.startswith(prefixes))
+
+    return {t: (cache(t, "cache-from"), cache(t, "cache-to")) for t in targets or ["default"]}
 
 
 # --- 7. every TOML / YAML / JSON file parses --------------------------------------------------

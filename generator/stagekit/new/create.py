@@ -5,7 +5,7 @@ flags, then prompts (only for what is still missing, and only on a terminal; the
 defaults are then the prompts' defaults).
 
 The org config also says where base images come from (``registry``) and which build-time network
-settings the project carries: ``build-args.env`` (read by the Makefile and ``stagekit smoke``),
+settings the project carries: ``build-args.env`` (read by ``stagekit smoke``),
 ``docker-bake.override.hcl`` (read by ``docker buildx bake``) and a ``network`` section in
 ``.stagekit.json``; only the build arguments the scaffold declares in ``_stagekit.network_args``
 are written, plus BuildKit's predefined proxy arguments.

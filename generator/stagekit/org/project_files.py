@@ -1,5 +1,6 @@
-"""What a generated project carries from the org config: ``build-args.env`` (read by the Makefile
-and ``stagekit smoke``) and ``docker-bake.override.hcl`` (read by ``docker buildx bake``).
+"""What a generated project carries from the org config: ``docker-bake.override.hcl`` (read by
+``docker buildx bake``, which the Makefile builds through) and ``build-args.env`` (the same
+arguments as an env file, read by ``stagekit smoke``).
 
 Only the build arguments the scaffold declares in ``_stagekit.network_args`` are written, plus
 BuildKit's predefined proxy arguments.
@@ -20,13 +21,14 @@ from stagekit.model.config import OrgConfig
 
 
 def build_args_file(args: Mapping[str, str], sources: Iterable[Path]) -> str:
-    """``build-args.env``: one ``NAME=value`` per line (an env file; the Makefile reads it)."""
+    """``build-args.env``: one ``NAME=value`` per line, an env file ``stagekit smoke`` reads."""
     where = ", ".join(str(s) for s in sources) or "the org config"
     lines = [
         "# Build arguments from the org configuration (the [network] table of " + where + ").",
-        "# Every build of this project passes them: the Makefile (--build-arg),",
-        f"# `docker buildx bake` ({BAKE_OVERRIDE_FILE}) and `stagekit smoke`. Proxy variables are",
-        "# BuildKit's predefined build arguments: not in the image history nor the cache key.",
+        "# Every build of this project passes them: `docker buildx bake`, and so the Makefile,",
+        f"# read them from {BAKE_OVERRIDE_FILE}; `stagekit smoke` reads them here. Proxy",
+        "# variables are BuildKit's predefined build arguments: not in the image history nor the",
+        "# cache key.",
     ]
     lines += [f"{name}={value}" for name, value in sorted(args.items())]
     return "\n".join(lines) + "\n"

@@ -1,6 +1,7 @@
 {% extends "docker-bake.hcl.jinja" %}
 {# The body is shared by the three scaffolds: templates/docker-bake.hcl.jinja. #}
 {% block multi_platform_note -%}
-# Both platforms from one build machine: the build stage cross-compiles (see README.md). A multi-platform image cannot be
-# loaded into the local image store: push it (`--push`) or export it (`--set *.output=type=oci,dest=img.tar`).
+# Both platforms from one build machine: the build stage cross-compiles (see README.md).
+# A multi-platform image cannot be loaded into the local image store: push it (`--push`) or
+# export it (`--set *.output=type=oci,dest=img.tar`).
 {%- endblock %}
