@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stagekit.errors import DestinationError, ScaffoldError
-from stagekit.model.catalog import Scaffold, builtin_names
+from stagekit.model.catalog import builtin_names
 from stagekit.model.digest import content_files
 from stagekit.org.sources import load_custom, open_scaffold
 
@@ -29,7 +29,6 @@ class Exported:
 
     name: str
     path: Path
-    scaffold: Scaffold  # the exported copy, loaded from ``path``
     files: tuple[str, ...]
 
 
@@ -54,7 +53,7 @@ def export(name: str, dest: Path, configured: Mapping[str, str] | None = None) -
         copy.rename(dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Exported(name, dest, load_custom(dest, dest.name, str(dest)), files)
+    return Exported(name, dest, files)
 
 
 def copy_resolved(source: Path, dest: Path) -> tuple[str, ...]:

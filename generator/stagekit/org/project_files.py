@@ -113,6 +113,21 @@ def read_build_args(project: Path) -> dict[str, str]:
     return args
 
 
+def carried_files(
+    scaffold: Scaffold, args: Mapping[str, str], ca_bundle: Path | None, sources: Iterable[Path]
+) -> dict[str, str]:
+    """``build-args.env`` (when there are build arguments) and ``docker-bake.override.hcl``
+    (when there is anything to set and the scaffold has a bake file), by file name."""
+    files: dict[str, str] = {}
+    if args:
+        files[BUILD_ARGS_FILE] = build_args_file(args, sources)
+    if args or ca_bundle is not None:
+        targets = scaffold_bake_targets(scaffold)
+        if targets is not None:
+            files[BAKE_OVERRIDE_FILE] = bake_override_file(targets, args, ca_bundle)
+    return files
+
+
 def network_files(scaffold: Scaffold, config: OrgConfig) -> tuple[dict[str, str], dict[str, Any]]:
     """The files carrying the org's network settings, and the ``network`` record (may be empty)."""
     network = config.network
@@ -121,12 +136,7 @@ def network_files(scaffold: Scaffold, config: OrgConfig) -> tuple[dict[str, str]
     missing = network.not_declared(scaffold.language, honoured)
     if not args and network.ca_bundle is None and not missing:
         return {}, {}
-    files: dict[str, str] = {}
-    if args:
-        files[BUILD_ARGS_FILE] = build_args_file(args, config.files)
-    targets = scaffold_bake_targets(scaffold)
-    if targets is not None and (args or network.ca_bundle is not None):
-        files[BAKE_OVERRIDE_FILE] = bake_override_file(targets, args, network.ca_bundle)
+    files = carried_files(scaffold, args, network.ca_bundle, config.files)
     record: dict[str, Any] = {"build_args": args}
     if network.ca_bundle is not None:
         record["ca_bundle"] = str(network.ca_bundle)

@@ -18,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from stagekit.contract import (
-    BAKE_OVERRIDE_FILE,
-    BUILD_ARGS_FILE,
     DOCKERFILE,
     RECORD_FILE,
 )
@@ -29,8 +27,7 @@ from stagekit.model.catalog import TEMPLATE_DIR, Scaffold, builtin
 from stagekit.model.digest import content_files, tree_digest
 from stagekit.model.project import record_text
 from stagekit.new.render import generate
-from stagekit.org.project_files import bake_override_file, scaffold_bake_targets
-from stagekit.org.project_files import build_args_file as _build_args_file
+from stagekit.org.project_files import carried_files
 from stagekit.org.sources import clone, load_custom, open_scaffold, parse_spec
 from stagekit.pin.refs import ImageRef, base_images, rewrite
 from stagekit.pin.resolve import EngineResolver
@@ -185,12 +182,7 @@ def _network(scaffold: Scaffold, record: Record) -> tuple[dict[str, str], dict[s
     honoured = set(scaffold.network_args)
     args = {k: v for k, v in args.items() if k in honoured or k.upper().endswith("_PROXY")}
     ca = network.get("ca_bundle")
-    files: dict[str, str] = {}
-    if args:
-        files[BUILD_ARGS_FILE] = _build_args_file(args, ())
-    targets = scaffold_bake_targets(scaffold)
-    if targets is not None and (args or ca):
-        files[BAKE_OVERRIDE_FILE] = bake_override_file(targets, args, Path(ca) if ca else None)
+    files = carried_files(scaffold, args, Path(ca) if ca else None, ())
     return files, ({"network": network} if network else {})
 
 
