@@ -11,15 +11,14 @@ import json
 import os
 import re
 import subprocess
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import pytest
 import yaml
-from stagekit.engine.client import system_ca_bundle
+from stagekit.engine.client import created_label, system_ca_bundle
 
-from tests.helpers import run_cli
+from tests.helpers import git_project, run_cli
 
 pytestmark = pytest.mark.docker
 
@@ -33,6 +32,34 @@ def _git(project: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
+def _committed_project(tmp_path: Path, config: str) -> Path:
+    """A go/scratch project named make-go, made with the org config ``config`` and committed
+    (REVISION and SOURCE_DATE_EPOCH come from git)."""
+    created = run_cli(
+        "new", str(tmp_path / "svc"), "--lang", "go", "--base", "scratch", "--name", "make-go",
+        "--no-input", "--config", config, cwd=tmp_path,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    return git_project(tmp_path / "svc")
+
+
+def _labels(image: str, env: Mapping[str, str]) -> dict[str, str]:
+    inspected = subprocess.run(
+        ["docker", "image", "inspect", image, "--format", "{{json .Config.Labels}}"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert inspected.returncode == 0, inspected.stderr
+    labels: dict[str, str] = json.loads(inspected.stdout)
+    return labels
+
+
+def _remove_images(env: Mapping[str, str], *images: str) -> None:
+    subprocess.run(
+        ["docker", "image", "rm", "-f", *images],
+        env=env, capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
 def test_make_smoke_builds_through_bake_and_runs_the_ci_smoke(
     tmp_path: Path, docker_host: str, buildable: Callable[[str, str], str | None]
 ) -> None:
@@ -40,16 +67,8 @@ def test_make_smoke_builds_through_bake_and_runs_the_ci_smoke(
         pytest.skip(reason)
     config = tmp_path / "org.toml"
     config.write_text('[network]\ngoproxy = "https://proxy.golang.org"\n', encoding="utf-8")
-    created = run_cli(
-        "new", str(tmp_path / "svc"), "--lang", "go", "--base", "scratch", "--name", "make-go",
-        "--no-input", "--config", str(config), cwd=tmp_path,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    project = tmp_path / "svc"
+    project = _committed_project(tmp_path, str(config))
     assert (project / "docker-bake.override.hcl").is_file()
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "first")
     revision = _git(project, "rev-parse", "--short", "HEAD")
     epoch = _git(project, "log", "-1", "--format=%ct")
 
@@ -79,22 +98,13 @@ def test_make_smoke_builds_through_bake_and_runs_the_ci_smoke(
         assert '{"status":"ok"}' in smoke.stdout  # GET /healthz through the published port
         assert "exit code after SIGTERM: 0" in smoke.stdout
 
-        inspected = subprocess.run(
-            ["docker", "image", "inspect", f"{IMAGE}:3.1.4", "--format", "{{json .Config.Labels}}"],
-            env=env, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert inspected.returncode == 0, inspected.stderr
-        labels = json.loads(inspected.stdout)
+        labels = _labels(f"{IMAGE}:3.1.4", env)
         assert labels["org.opencontainers.image.version"] == "3.1.4"
         assert labels["org.opencontainers.image.revision"] == revision
-        created_label = labels["org.opencontainers.image.created"]
-        expected = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        assert created_label == expected  # bake's timeadd of the Makefile's SOURCE_DATE_EPOCH
+        # bake's timeadd of the Makefile's SOURCE_DATE_EPOCH
+        assert labels["org.opencontainers.image.created"] == created_label(int(epoch))
     finally:
-        subprocess.run(
-            ["docker", "image", "rm", "-f", f"{IMAGE}:3.1.4", f"{IMAGE}:latest"],
-            env=env, capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
+        _remove_images(env, f"{IMAGE}:3.1.4", f"{IMAGE}:latest")
 
 
 #: What GitHub fills in for the workflow's expressions, here.
@@ -118,15 +128,7 @@ def test_the_ci_workflows_image_job_runs_here_as_written(
     GitHub's cache service; the publish job pushes to ghcr.io."""
     if reason := buildable("go", "scratch"):
         pytest.skip(reason)
-    created = run_cli(
-        "new", str(tmp_path / "svc"), "--lang", "go", "--base", "scratch", "--name", "make-go",
-        "--no-input", "--config", os.devnull, cwd=tmp_path,
-    )  # fmt: skip
-    assert created.returncode == 0, created.stderr
-    project = tmp_path / "svc"
-    _git(project, "init", "-q")
-    _git(project, "add", "-A")
-    _git(project, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "first")
+    project = _committed_project(tmp_path, os.devnull)
     values = {**GITHUB, "github.sha": _git(project, "rev-parse", "HEAD")}
     epoch = _git(project, "log", "-1", "--format=%ct")
     workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text(encoding="utf-8"))
@@ -164,22 +166,12 @@ def test_the_ci_workflows_image_job_runs_here_as_written(
             if "smoke-image" in str(step.get("run", "")):
                 assert "exit code after SIGTERM: 0" in done.stdout, done.stdout
         assert len(ran) == 4, ran  # source date, test stage, release image, smoke
-        inspected = subprocess.run(
-            ["docker", "image", "inspect", "make-go:0.1.0-ci", "--format",
-             "{{json .Config.Labels}}"],
-            env=env, capture_output=True, text=True, timeout=60, check=False,
-        )  # fmt: skip
-        assert inspected.returncode == 0, inspected.stderr
-        labels = json.loads(inspected.stdout)
+        labels = _labels("make-go:0.1.0-ci", env)
         assert labels["org.opencontainers.image.revision"] == values["github.sha"]
         assert labels["org.opencontainers.image.source"] == "https://github.com/example-org/make-go"
-        expected = datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        assert labels["org.opencontainers.image.created"] == expected
+        assert labels["org.opencontainers.image.created"] == created_label(int(epoch))
     finally:
-        subprocess.run(
-            ["docker", "image", "rm", "-f", "make-go:0.1.0-ci", "make-go:latest"],
-            env=env, capture_output=True, timeout=60, check=False,
-        )  # fmt: skip
+        _remove_images(env, "make-go:0.1.0-ci", "make-go:latest")
 
 
 def _bake_command(options: dict[str, object]) -> list[str]:
